@@ -1,0 +1,66 @@
+"""Opening the store: one writer (the bridge) and any number of read-only readers."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from store.errors import StoreCorrupt, StoreError
+from store.schema import migrate
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _classify(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
+    text = str(exc)
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return StoreCorrupt(
+            f"The message store {path} is damaged ({text}). Stop whatsapp-mcp, move the file "
+            "aside, and start again: the bridge rebuilds it from WhatsApp's history sync. Your "
+            "WhatsApp pairing (session.db) is not affected."
+        )
+    return StoreError(f"Cannot open the message store {path}: {text}")
+
+
+def open_writer(path: Path) -> sqlite3.Connection:
+    """The single writing connection: WAL, foreign keys, migrations applied.
+
+    Autocommit mode; writers wrap batches in explicit transactions. `check_same_thread` is off
+    because the bridge hands the connection to a worker thread for large batches; callers
+    serialise access.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        if new:
+            os.chmod(path, 0o600)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives process crashes; only power loss may drop the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        raise _classify(exc, path) from exc
+    return conn
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection (`mode=ro` plus `query_only`): writes through it raise."""
+    if not path.exists():
+        raise StoreError(
+            f"The message store {path} does not exist yet: the bridge creates it when it first "
+            "starts."
+        )
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise _classify(exc, path) from exc
+    return conn

@@ -1,0 +1,177 @@
+"""Schema migrations: append-only, forward-only, one transaction each.
+
+`PRAGMA user_version` is the schema version. Each migration runs inside `BEGIN IMMEDIATE …
+COMMIT` together with the version bump, so a crash leaves the old version or the new one,
+never a mix. Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from store.errors import SchemaTooNew
+
+_V1 = """
+CREATE TABLE chats (
+    jid TEXT PRIMARY KEY,
+    name TEXT,
+    is_group INTEGER NOT NULL DEFAULT 0,
+    topic TEXT,
+    unread_count INTEGER NOT NULL DEFAULT 0,
+    last_message_at INTEGER,
+    last_message_seq INTEGER
+);
+CREATE INDEX chats_by_activity ON chats (last_message_at DESC, jid);
+
+CREATE TABLE contacts (
+    jid TEXT PRIMARY KEY,
+    phone TEXT,
+    saved_name TEXT,
+    push_name TEXT,
+    business_name TEXT,
+    lid TEXT UNIQUE,
+    updated_at INTEGER
+);
+CREATE INDEX contacts_by_phone ON contacts (phone);
+
+CREATE TABLE group_participants (
+    group_jid TEXT NOT NULL REFERENCES chats (jid) ON DELETE CASCADE,
+    jid TEXT NOT NULL,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    is_super_admin INTEGER NOT NULL DEFAULT 0,
+    display_name TEXT,
+    PRIMARY KEY (group_jid, jid)
+) WITHOUT ROWID;
+
+-- The old design's columns (id, chat_jid, sender, content, timestamp, is_from_me) keep their
+-- names so its simple SQL still works. `timestamp` is UTC epoch milliseconds. `seq` is a
+-- stable rowid for the FTS index.
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    chat_jid TEXT NOT NULL REFERENCES chats (jid),
+    sender TEXT,
+    sender_name TEXT,
+    content TEXT,
+    timestamp INTEGER NOT NULL,
+    is_from_me INTEGER NOT NULL DEFAULT 0,
+    kind TEXT NOT NULL DEFAULT 'text',
+    caption TEXT,
+    mime_type TEXT,
+    filename TEXT,
+    file_size INTEGER,
+    media_json TEXT,
+    reply_to_id TEXT,
+    reply_to_sender TEXT,
+    mentions TEXT,
+    edited INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    is_auto_reply INTEGER NOT NULL DEFAULT 0,
+    is_placeholder INTEGER NOT NULL DEFAULT 0,
+    status TEXT,
+    UNIQUE (chat_jid, id)
+);
+CREATE INDEX messages_by_chat_time ON messages (chat_jid, timestamp, seq);
+CREATE INDEX messages_by_time ON messages (timestamp, seq);
+CREATE INDEX messages_by_sender_time ON messages (sender, timestamp, seq);
+
+CREATE TABLE reactions (
+    chat_jid TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    emoji TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    PRIMARY KEY (chat_jid, message_id, sender)
+) WITHOUT ROWID;
+
+-- Edits and deletes can arrive before the message they change (history sync order is not
+-- guaranteed). The newest of each is kept here and applied whenever the message is written.
+CREATE TABLE message_mutations (
+    chat_jid TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('edit', 'delete')),
+    content TEXT,
+    timestamp INTEGER NOT NULL,
+    PRIMARY KEY (chat_jid, message_id, kind)
+) WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    content, caption,
+    content = 'messages', content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content, caption) VALUES (new.seq, new.content, new.caption);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, caption)
+    VALUES ('delete', old.seq, old.content, old.caption);
+END;
+CREATE TRIGGER messages_au AFTER UPDATE OF content, caption ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, caption)
+    VALUES ('delete', old.seq, old.content, old.caption);
+    INSERT INTO messages_fts (rowid, content, caption) VALUES (new.seq, new.content, new.caption);
+END;
+
+-- Small bridge state that must survive restarts (history-sync progress, account JID…).
+CREATE TABLE kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+# Index i holds the script that takes the schema from version i to i + 1.
+MIGRATIONS: list[str] = [_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies contain semicolons)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip() and not buf.strip().startswith("--"):
+        raise ValueError(f"incomplete SQL statement in migration: {buf[:80]!r}")
+    return out
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[str] | None = None) -> int:
+    """Bring the database up to the newest schema; returns the version it is at.
+
+    `conn` must be in autocommit mode (`isolation_level=None`): each step opens its own
+    transaction.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    version = current_version(conn)
+    if version > len(steps):
+        raise SchemaTooNew(
+            f"This message store is at schema version {version}, but this whatsapp-mcp only "
+            f"knows up to {len(steps)}. Upgrade whatsapp-mcp (pip install -U whatsapp-mcp) "
+            "or point WHATSAPP_MCP_DATA_DIR at another folder."
+        )
+    while version < len(steps):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            version = current_version(conn)
+            if version >= len(steps):
+                conn.execute("COMMIT")
+                break
+            for statement in _statements(steps[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version += 1
+    return version
