@@ -1,0 +1,98 @@
+"""The control API's wire models, shared by the bridge (server) and its clients.
+
+Every request body is validated against one of these with unknown fields forbidden, so a typo
+or an injected field is a 422, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.transport import ConnectionState
+
+API_VERSION = 1
+Origin = Literal["tool", "cli", "auto_reply"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(_Wire):
+    code: str
+    message: str
+
+
+class ErrorEnvelope(_Wire):
+    error: ErrorBody
+
+
+class Health(_Wire):
+    ok: bool = True
+    pid: int
+    api_version: int = API_VERSION
+    simulate: bool
+
+
+class PairingInfo(_Wire):
+    qr: str | None = None
+    code: str | None = None
+    expires_at: datetime | None = None
+
+
+class BridgeStatus(_Wire):
+    state: ConnectionState
+    detail: str | None = None
+    advice: str = Field(description="What the user should do about this state.")
+    paired: bool
+    account_jid: str | None = None
+    simulate: bool
+    transport: str
+    history_sync_progress: int | None = None
+    attached_clients: int
+    pid: int
+    started_at: datetime
+    pairing: PairingInfo | None = None
+
+
+class SendTextRequest(_Wire):
+    to: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=65536)
+    reply_to: str | None = Field(None, max_length=200)
+    origin: Origin = "tool"
+
+
+class SendResponse(_Wire):
+    id: str
+    chat_jid: str
+    timestamp: datetime
+
+
+class InboundRequest(_Wire):
+    sender: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=65536)
+    chat: str | None = Field(None, max_length=200)
+    push_name: str | None = Field(None, max_length=100)
+
+
+class InboundResponse(_Wire):
+    id: str
+    chat_jid: str
+    sender: str
+    timestamp: datetime
+
+
+class StopResponse(_Wire):
+    stopping: bool = True
+
+
+class BridgeEvent(_Wire):
+    """What the event stream carries to attached servers."""
+
+    type: str
+    chat_jid: str | None = None
+    message_id: str | None = None
+    state: ConnectionState | None = None

@@ -1,0 +1,113 @@
+"""`python -m bridge`: start the bridge daemon for one data directory."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
+from bridge.paths import DataPaths
+from bridge.settings import Settings, SettingsError, load_settings
+from bridge.transport import Transport
+
+log = logging.getLogger("bridge")
+
+
+def protect_stdout() -> None:
+    """Point fd 1 at stderr: the bridge has no use for stdout, and neonize's Go code and
+    default handlers print there. Done before anything that could print is imported."""
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+
+def make_transport(settings: Settings) -> Transport:
+    paths = DataPaths(settings.data_dir)
+    if settings.simulate:
+        from bridge.simulated import SimulatedTransport
+
+        return SimulatedTransport(
+            seed=settings.simulate_seed,
+            reply_delay=settings.simulate_reply_delay,
+            history_messages=settings.simulate_history,
+        )
+    from bridge.neonize_transport import NeonizeTransport
+
+    return NeonizeTransport(paths.session_db)
+
+
+async def serve(settings: Settings, *, idle_exit: float | None) -> int:
+    from bridge.daemon import Bridge
+    from bridge.writer_thread import WriterThread
+    from store.db import open_reader, open_writer
+    from store.reader import StoreReader
+    from store.writer import StoreWriter
+
+    paths = DataPaths(settings.data_dir)
+    conn = open_writer(paths.messages_db)
+    writer = StoreWriter(conn)
+    kind = "simulated" if settings.simulate else "whatsapp"
+    stored = writer.get_kv("transport_kind")
+    if stored is not None and stored != kind:
+        log.error(
+            "%s holds a %s store but the bridge was started for %s. Use another "
+            "WHATSAPP_MCP_DATA_DIR.",
+            paths.root,
+            stored,
+            kind,
+        )
+        return 2
+    writer.set_kv("transport_kind", kind)
+    reader = StoreReader(open_reader(paths.messages_db))
+    wt = WriterThread(writer)
+    bridge = Bridge(settings, make_transport(settings), wt, reader, idle_exit=idle_exit)
+    try:
+        await bridge.run()
+    finally:
+        wt.close()
+        conn.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    protect_stdout()
+    parser = argparse.ArgumentParser(prog="python -m bridge", description=__doc__)
+    parser.add_argument("--simulate", action="store_true", default=None)
+    parser.add_argument("--simulate-history", type=int, default=None)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument(
+        "--idle-exit",
+        type=float,
+        default=None,
+        help="exit after this many idle seconds (default: never, as in service mode)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(
+            simulate=args.simulate, simulate_history=args.simulate_history, data_dir=args.data_dir
+        )
+    except SettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    paths = DataPaths(settings.data_dir)
+    paths.ensure()
+    lock = BridgeLock(paths.lock)
+    try:
+        lock.acquire()
+    except AlreadyRunning:
+        log.info("a bridge is already running for %s (pid %s)", paths.root, holder_pid(paths.lock))
+        return 0
+    try:
+        return asyncio.run(serve(settings, idle_exit=args.idle_exit))
+    except Exception:
+        log.exception("bridge failed")
+        return 1
+    finally:
+        lock.release()

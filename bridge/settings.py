@@ -1,0 +1,117 @@
+"""Settings, read from the environment once at start.
+
+The MCP server reads them, and passes its whole environment to the bridge it spawns, so a
+setting in the Claude Desktop config reaches both processes. README's settings table lists
+every variable here; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "WHATSAPP_MCP_"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value that cannot be used."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(description="Where the store, session and socket live.")
+    simulate: bool = Field(False, description="Use the simulated WhatsApp instead of a phone.")
+    simulate_seed: int = Field(7, description="Seed of the simulated network.")
+    simulate_history: int = Field(0, ge=0, description="Extra synthetic history messages.")
+    simulate_reply_delay: float = Field(
+        1.5, ge=0, description="Seconds before a simulated peer answers."
+    )
+    bridge_idle_exit: float = Field(
+        300.0,
+        ge=0,
+        description="Seconds a spawned bridge stays up with no MCP server attached and "
+        "auto-reply off.",
+    )
+    bridge_start_timeout: float = Field(
+        20.0, gt=0, description="Seconds a tool waits for the bridge to become healthy."
+    )
+    control_transport: str = Field(
+        "unix" if os.name != "nt" else "tcp",
+        pattern="^(unix|tcp)$",
+        description="Control API over a Unix socket, or loopback TCP (Windows).",
+    )
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+
+# name → (field, default shown in README). Booleans accept 1/true/yes/on.
+ENV_VARS: dict[str, str] = {
+    "WHATSAPP_MCP_DATA_DIR": "data_dir",
+    "WHATSAPP_MCP_SIMULATE": "simulate",
+    "WHATSAPP_MCP_SIMULATE_SEED": "simulate_seed",
+    "WHATSAPP_MCP_SIMULATE_HISTORY": "simulate_history",
+    "WHATSAPP_MCP_SIMULATE_REPLY_DELAY": "simulate_reply_delay",
+    "WHATSAPP_MCP_BRIDGE_IDLE_EXIT": "bridge_idle_exit",
+    "WHATSAPP_MCP_BRIDGE_START_TIMEOUT": "bridge_start_timeout",
+    "WHATSAPP_MCP_CONTROL_TRANSPORT": "control_transport",
+    "WHATSAPP_MCP_LOG_LEVEL": "log_level",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def default_data_dir(simulate: bool) -> Path:
+    base = Path(platformdirs.user_data_dir("whatsapp-mcp", appauthor=False))
+    # The demo must never mix simulated chats into a real account's store.
+    return base / "simulated" if simulate else base
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise SettingsError(f"{name}={value!r}: use 1 or 0.")
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from `env` (default: os.environ); keyword overrides win (CLI flags)."""
+    source = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for name, field in ENV_VARS.items():
+        if name in source:
+            raw = source[name]
+            values[field] = _parse_bool(name, raw) if field == "simulate" else raw
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "data_dir" not in values or values["data_dir"] in ("", None):
+        values["data_dir"] = default_data_dir(bool(values.get("simulate", False)))
+    values["data_dir"] = Path(str(values["data_dir"])).expanduser().absolute()
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_env_name(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors() if e["loc"]
+        )
+        raise SettingsError(f"Invalid whatsapp-mcp settings: {problems}") from exc
+
+
+def _env_name(field: str) -> str:
+    for name, f in ENV_VARS.items():
+        if f == field:
+            return name
+    return field
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that carries `settings` to a child process."""
+    out: dict[str, str] = {}
+    for name, field in ENV_VARS.items():
+        value = getattr(settings, field)
+        out[name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    return out
