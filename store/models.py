@@ -248,7 +248,9 @@ class Chat(_Model):
 class Contact(_Model):
     jid: str
     phone: str | None = None
-    name: str | None = Field(None, description="Best display name: saved, then push, then business.")
+    name: str | None = Field(
+        None, description="Best display name: saved, then push, then business."
+    )
     saved_name: str | None = None
     push_name: str | None = None
     business_name: str | None = None
@@ -276,3 +278,11 @@ class StoreCounts(_Model):
     chats: int
     contacts: int
     messages: int
+
+
+class MessageContext(_Model):
+    """A message with its neighbours in the same chat."""
+
+    target: Message
+    before: list[Message] = Field(default_factory=list, description="Older messages, oldest first.")
+    after: list[Message] = Field(default_factory=list, description="Newer messages, oldest first.")

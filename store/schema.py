@@ -83,6 +83,8 @@ CREATE TABLE reactions (
     timestamp INTEGER NOT NULL,
     PRIMARY KEY (chat_jid, message_id, sender)
 ) WITHOUT ROWID;
+-- Merging an @lid into a phone JID rewrites that person's reactions in every chat.
+CREATE INDEX reactions_by_sender ON reactions (sender);
 
 -- Edits and deletes can arrive before the message they change (history sync order is not
 -- guaranteed). The newest of each is kept here and applied whenever the message is written.

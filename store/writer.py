@@ -1,0 +1,569 @@
+"""The single writer of the message store (used by the bridge only).
+
+Every fact is written idempotently: the same message, reaction, edit or receipt delivered twice
+(live and again by history sync, after reconnects, retries) leaves the store as if it arrived once.
+JIDs are normalised and `@lid` aliases mapped to phone-number JIDs before anything is written, so
+one person is one chat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from store import jid as jids
+from store.errors import InvalidArgument
+from store.models import (
+    ChatRecord,
+    ContactRecord,
+    DeleteRecord,
+    EditRecord,
+    GroupRecord,
+    HistoryBatch,
+    MessageRecord,
+    ReactionRecord,
+    ReceiptKind,
+    ReceiptRecord,
+    to_ms,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS_RANK_SQL = (
+    "CASE {col} WHEN 'delivered' THEN 1 WHEN 'read' THEN 2 WHEN 'played' THEN 3 ELSE 0 END"
+)
+_STATUS_RANK = {ReceiptKind.delivered: 1, ReceiptKind.read: 2, ReceiptKind.played: 3}
+
+_MSG_COLUMNS = (
+    "id, chat_jid, sender, sender_name, content, timestamp, is_from_me, kind, caption, mime_type, "
+    "filename, file_size, media_json, reply_to_id, reply_to_sender, mentions, is_auto_reply, "
+    "is_placeholder"
+)
+# A full copy replaces a stored placeholder in place (same seq, so FTS and links stay valid); any
+# other duplicate is ignored: content changes only through edits.
+_UPSERT_MESSAGE = f"""
+INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({", ".join("?" * 18)})
+ON CONFLICT (chat_jid, id) DO UPDATE SET
+    sender = excluded.sender, sender_name = excluded.sender_name, content = excluded.content,
+    timestamp = excluded.timestamp, is_from_me = excluded.is_from_me, kind = excluded.kind,
+    caption = excluded.caption, mime_type = excluded.mime_type, filename = excluded.filename,
+    file_size = excluded.file_size, media_json = excluded.media_json,
+    reply_to_id = excluded.reply_to_id, reply_to_sender = excluded.reply_to_sender,
+    mentions = excluded.mentions, is_auto_reply = excluded.is_auto_reply, is_placeholder = 0
+WHERE messages.is_placeholder = 1 AND excluded.is_placeholder = 0
+"""
+
+# Newest message by (timestamp, seq); last_message_at never moves back past a chat-list hint.
+_REFRESH_LAST = """
+UPDATE chats SET (last_message_seq, last_message_at) = (
+    SELECT m.seq, max(m.timestamp, coalesce(chats.last_message_at, m.timestamp))
+    FROM messages m WHERE m.chat_jid = chats.jid ORDER BY m.timestamp DESC, m.seq DESC LIMIT 1)
+WHERE jid = ? AND EXISTS (SELECT 1 FROM messages WHERE chat_jid = ?)
+"""
+
+# Pending or past edits/deletes re-applied to rows just written (they may have arrived first).
+_APPLY_EDITS = """
+UPDATE messages SET content = mm.content, edited = 1
+FROM message_mutations mm
+WHERE mm.kind = 'edit' AND mm.chat_jid = messages.chat_jid AND mm.message_id = messages.id
+  AND messages.seq >= ? AND (messages.edited = 0 OR messages.content IS NOT mm.content)
+"""
+_APPLY_DELETES = """
+UPDATE messages SET deleted = 1
+FROM message_mutations mm
+WHERE mm.kind = 'delete' AND mm.chat_jid = messages.chat_jid AND mm.message_id = messages.id
+  AND messages.seq >= ? AND messages.deleted = 0
+"""
+
+_UPSERT_CONTACT = """
+INSERT INTO contacts (jid, phone, saved_name, push_name, business_name, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (jid) DO UPDATE SET
+    phone = coalesce(excluded.phone, phone),
+    saved_name = coalesce(excluded.saved_name, saved_name),
+    push_name = coalesce(excluded.push_name, push_name),
+    business_name = coalesce(excluded.business_name, business_name),
+    updated_at = excluded.updated_at
+"""
+
+
+def _nonempty(value: str | None) -> str | None:
+    return value if value and value.strip() else None
+
+
+class StoreWriter:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        # The bridge may call from its event loop and a worker thread; one call at a time.
+        self._lock = threading.RLock()
+        self._lid_to_pn: dict[str, str] = {}
+        self._norm_cache: dict[str, str] = {}
+        self._load_lid_map()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _load_lid_map(self) -> None:
+        rows = self._conn.execute("SELECT lid, jid FROM contacts WHERE lid IS NOT NULL")
+        self._lid_to_pn = {lid: pn for lid, pn in rows}
+        self._norm_cache.clear()
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        with self._lock:
+            if self._conn.in_transaction:
+                yield
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                # Mappings learnt inside the failed transaction are gone from the table too.
+                self._load_lid_map()
+                raise
+            self._conn.execute("COMMIT")
+
+    def resolve_jid(self, jid: str) -> str:
+        """`@lid` → phone JID when the mapping is known, else the normalised JID."""
+        cached = self._norm_cache.get(jid)
+        if cached is not None:
+            return cached
+        norm = jids.normalize_jid(jid)
+        if jids.is_lid(norm):
+            norm = self._lid_to_pn.get(norm, norm)
+        if len(self._norm_cache) > 100_000:
+            self._norm_cache.clear()
+        self._norm_cache[jid] = norm
+        return norm
+
+    def _resolve_loose(self, jid: str | None) -> str | None:
+        """resolve_jid for secondary fields (senders, mentions): odd values kept as given."""
+        if not jid:
+            return None
+        try:
+            return self.resolve_jid(jid)
+        except InvalidArgument:
+            log.debug("keeping unparseable JID %r as is", jid)
+            return jid.strip()
+
+    def _ensure_chat(self, jid: str) -> None:
+        self._conn.execute(
+            "INSERT INTO chats (jid, is_group) VALUES (?, ?) ON CONFLICT (jid) DO NOTHING",
+            (jid, int(jids.is_group(jid))),
+        )
+
+    def _refresh_last(self, chat_jids: Iterable[str]) -> None:
+        self._conn.executemany(_REFRESH_LAST, [(j, j) for j in chat_jids])
+
+    def _message_row(self, rec: MessageRecord) -> tuple[object, ...]:
+        chat_jid = self.resolve_jid(rec.chat_jid)
+        sender = self._resolve_loose(rec.sender)
+        if sender is None and not rec.is_from_me and not jids.is_group(chat_jid):
+            sender = chat_jid
+        media = rec.media
+        mentions = [m for m in (self._resolve_loose(x) for x in rec.mentions) if m]
+        return (
+            rec.id,
+            chat_jid,
+            sender,
+            _nonempty(rec.sender_name),
+            rec.content,
+            to_ms(rec.timestamp),
+            int(rec.is_from_me),
+            rec.kind.value,
+            rec.caption,
+            media.mime_type if media else None,
+            media.filename if media else None,
+            media.file_size if media else None,
+            media.model_dump_json(exclude_none=True) if media else None,
+            rec.reply_to_id,
+            self._resolve_loose(rec.reply_to_sender),
+            _json_list(mentions) if mentions else None,
+            int(rec.is_auto_reply),
+            int(rec.is_placeholder),
+        )
+
+    def _next_seq(self) -> int:
+        return int(
+            self._conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages").fetchone()[0]
+        )
+
+    def _apply_mutations_from(self, first_seq: int) -> None:
+        self._conn.execute(_APPLY_EDITS, (first_seq,))
+        self._conn.execute(_APPLY_DELETES, (first_seq,))
+
+    def _apply_mutations_to(self, chat_jid: str, message_id: str) -> None:
+        row = self._conn.execute(
+            "SELECT seq FROM messages WHERE chat_jid = ? AND id = ?", (chat_jid, message_id)
+        ).fetchone()
+        if row is None:
+            return
+        seq = int(row[0])
+        self._conn.execute(_APPLY_EDITS + " AND messages.seq = ?", (seq, seq))
+        self._conn.execute(_APPLY_DELETES + " AND messages.seq = ?", (seq, seq))
+
+    # ------------------------------------------------------------------ messages
+
+    def ingest_message(
+        self,
+        rec: MessageRecord,
+        *,
+        contact: ContactRecord | None = None,
+        chat: ChatRecord | None = None,
+        live: bool = True,
+    ) -> bool:
+        """Store one message; True when it was not stored before."""
+        with self._tx():
+            if contact is not None:
+                self._upsert_contacts([contact])
+            if chat is not None:
+                self._upsert_chat(chat)
+            row = self._message_row(rec)
+            chat_jid = str(row[1])
+            self._ensure_chat(chat_jid)
+            before = self._conn.execute(
+                "SELECT seq, is_placeholder FROM messages WHERE chat_jid = ? AND id = ?",
+                (chat_jid, rec.id),
+            ).fetchone()
+            self._conn.execute(_UPSERT_MESSAGE, row)
+            inserted = before is None
+            if inserted or (before[1] and not rec.is_placeholder):
+                self._apply_mutations_to(chat_jid, rec.id)
+                self._refresh_last([chat_jid])
+            if live and rec.is_from_me:
+                self._conn.execute("UPDATE chats SET unread_count = 0 WHERE jid = ?", (chat_jid,))
+            elif live and inserted:
+                self._conn.execute(
+                    "UPDATE chats SET unread_count = unread_count + 1 WHERE jid = ?", (chat_jid,)
+                )
+            return inserted
+
+    def ingest_history(self, batch: HistoryBatch) -> int:
+        """Write a history-sync chunk in one transaction; returns how many messages were new."""
+        with self._tx():
+            # Contacts first: their LID mappings decide which chat each message belongs to.
+            self._upsert_contacts(batch.contacts)
+            for chat in batch.chats:
+                self._upsert_chat(chat)
+            if not batch.messages:
+                return 0
+            rows = [self._message_row(m) for m in batch.messages]
+            chat_jids = {str(r[1]) for r in rows}
+            self._conn.executemany(
+                "INSERT INTO chats (jid, is_group) VALUES (?, ?) ON CONFLICT (jid) DO NOTHING",
+                [(j, int(jids.is_group(j))) for j in chat_jids],
+            )
+            first_seq = self._next_seq()
+            self._conn.executemany(_UPSERT_MESSAGE, rows)
+            new = int(
+                self._conn.execute(
+                    "SELECT count(*) FROM messages WHERE seq >= ?", (first_seq,)
+                ).fetchone()[0]
+            )
+            # Placeholders upgraded in place keep their old seq: re-apply mutations to them too.
+            upgraded_from = first_seq
+            if any(not m.is_placeholder for m in batch.messages):
+                upgraded_from = 0 if self._has_mutations() else first_seq
+            self._apply_mutations_from(upgraded_from)
+            self._refresh_last(chat_jids)
+            return new
+
+    def _has_mutations(self) -> bool:
+        return self._conn.execute("SELECT 1 FROM message_mutations LIMIT 1").fetchone() is not None
+
+    def record_sent(self, rec: MessageRecord) -> None:
+        """Store a message this account just sent, before any echo or receipt arrives."""
+        mine = rec if rec.is_from_me else rec.model_copy(update={"is_from_me": True})
+        with self._tx():
+            self.ingest_message(mine, live=True)
+            self._conn.execute(
+                "UPDATE messages SET status = 'sent' "
+                "WHERE chat_jid = ? AND id = ? AND status IS NULL",
+                (self.resolve_jid(mine.chat_jid), mine.id),
+            )
+
+    # ------------------------------------------------------------------ chats, contacts, groups
+
+    def upsert_contacts(self, contacts: list[ContactRecord]) -> None:
+        with self._tx():
+            self._upsert_contacts(contacts)
+
+    def _upsert_contacts(self, contacts: list[ContactRecord]) -> None:
+        now = _now_ms()
+        rows: list[tuple[object, ...]] = []
+        for c in contacts:
+            try:
+                pn = jids.normalize_jid(c.jid)
+            except InvalidArgument:
+                log.warning("skipping contact with an invalid JID %r", c.jid)
+                continue
+            if c.lid:
+                lid = jids.normalize_jid(c.lid)
+                if jids.is_lid(lid) and jids.is_user(pn):
+                    self._link_lid(lid, pn)
+            jid = self.resolve_jid(pn)
+            rows.append(
+                (
+                    jid,
+                    jids.phone_of(jid),
+                    _nonempty(c.saved_name),
+                    _nonempty(c.push_name),
+                    _nonempty(c.business_name),
+                    now,
+                )
+            )
+        self._conn.executemany(_UPSERT_CONTACT, rows)
+
+    def upsert_chat(self, chat: ChatRecord) -> None:
+        with self._tx():
+            self._upsert_chat(chat)
+
+    def _upsert_chat(self, chat: ChatRecord) -> None:
+        jid = self.resolve_jid(chat.jid)
+        self._conn.execute(
+            """
+            INSERT INTO chats (jid, name, is_group, topic, unread_count, last_message_at)
+            VALUES (?, ?, ?, ?, coalesce(?, 0), ?)
+            ON CONFLICT (jid) DO UPDATE SET
+                name = coalesce(excluded.name, name),
+                is_group = max(is_group, excluded.is_group),
+                topic = coalesce(excluded.topic, topic),
+                unread_count = coalesce(?, unread_count),
+                last_message_at = max(coalesce(last_message_at, excluded.last_message_at),
+                                      coalesce(excluded.last_message_at, last_message_at))
+            """,
+            (
+                jid,
+                _nonempty(chat.name),
+                int(chat.is_group or jids.is_group(jid)),
+                _nonempty(chat.topic),
+                chat.unread_count,
+                to_ms(chat.last_message_at) if chat.last_message_at else None,
+                chat.unread_count,
+            ),
+        )
+
+    def upsert_group(self, group: GroupRecord) -> None:
+        with self._tx():
+            jid = self.resolve_jid(group.jid)
+            self._upsert_chat(
+                ChatRecord(jid=jid, name=group.name, is_group=True, topic=group.topic)
+            )
+            if group.participants is None:
+                return
+            rows: dict[str, tuple[object, ...]] = {}
+            for p in group.participants:
+                pjid = jids.normalize_jid(p.jid)
+                if p.lid:
+                    lid = jids.normalize_jid(p.lid)
+                    if jids.is_lid(lid) and jids.is_user(pjid):
+                        self._link_lid(lid, pjid)
+                pjid = self.resolve_jid(pjid)
+                rows[pjid] = (
+                    jid,
+                    pjid,
+                    int(p.is_admin or p.is_super_admin),
+                    int(p.is_super_admin),
+                    _nonempty(p.display_name),
+                )
+            self._conn.execute("DELETE FROM group_participants WHERE group_jid = ?", (jid,))
+            self._conn.executemany(
+                "INSERT INTO group_participants (group_jid, jid, is_admin, is_super_admin, "
+                "display_name) VALUES (?, ?, ?, ?, ?)",
+                list(rows.values()),
+            )
+
+    def mark_chat_read(self, chat_jid: str) -> None:
+        with self._tx():
+            self._conn.execute(
+                "UPDATE chats SET unread_count = 0 WHERE jid = ?", (self.resolve_jid(chat_jid),)
+            )
+
+    # ------------------------------------------------------------------ reactions, edits, deletes
+
+    def apply_reaction(self, r: ReactionRecord) -> None:
+        """Newest reaction per sender wins; "" is kept as a tombstone so late older adds lose."""
+        with self._tx():
+            self._conn.execute(
+                """
+                INSERT INTO reactions (chat_jid, message_id, sender, emoji, timestamp)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (chat_jid, message_id, sender) DO UPDATE SET
+                    emoji = excluded.emoji, timestamp = excluded.timestamp
+                WHERE excluded.timestamp >= reactions.timestamp
+                """,
+                (
+                    self.resolve_jid(r.chat_jid),
+                    r.message_id,
+                    self.resolve_jid(r.sender),
+                    r.emoji,
+                    to_ms(r.timestamp),
+                ),
+            )
+
+    def apply_edit(self, e: EditRecord) -> None:
+        self._mutate(e.chat_jid, e.message_id, "edit", e.content, to_ms(e.timestamp))
+
+    def apply_delete(self, d: DeleteRecord) -> None:
+        self._mutate(d.chat_jid, d.message_id, "delete", None, to_ms(d.timestamp))
+
+    def _mutate(self, chat: str, message_id: str, kind: str, content: str | None, ts: int) -> None:
+        with self._tx():
+            chat_jid = self.resolve_jid(chat)
+            self._conn.execute(
+                """
+                INSERT INTO message_mutations (chat_jid, message_id, kind, content, timestamp)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (chat_jid, message_id, kind) DO UPDATE SET
+                    content = excluded.content, timestamp = excluded.timestamp
+                WHERE excluded.timestamp > message_mutations.timestamp
+                """,
+                (chat_jid, message_id, kind, content, ts),
+            )
+            self._apply_mutations_to(chat_jid, message_id)
+
+    def apply_receipt(self, r: ReceiptRecord) -> None:
+        """Raise the status of my own messages; a late "delivered" never undoes "read"."""
+        if not r.message_ids:
+            return
+        with self._tx():
+            chat_jid = self.resolve_jid(r.chat_jid)
+            rank = _STATUS_RANK[r.kind]
+            self._conn.executemany(
+                f"UPDATE messages SET status = ? WHERE chat_jid = ? AND id = ? AND is_from_me = 1 "
+                f"AND {_STATUS_RANK_SQL.format(col='status')} < ?",
+                [(r.kind.value, chat_jid, mid, rank) for mid in r.message_ids],
+            )
+
+    # ------------------------------------------------------------------ LID mapping
+
+    def link_lid(self, lid: str, phone_jid: str) -> None:
+        with self._tx():
+            self._link_lid(jids.normalize_jid(lid), jids.normalize_jid(phone_jid))
+
+    def _link_lid(self, lid: str, pn: str) -> None:
+        """Record lid → pn and move everything stored under the lid onto the phone JID."""
+        if not (jids.is_lid(lid) and jids.is_user(pn)):
+            log.warning("ignoring LID mapping %s → %s: expected an @lid and a phone JID", lid, pn)
+            return
+        if self._lid_to_pn.get(lid) == pn:
+            return
+        c = self._conn
+        c.execute("UPDATE contacts SET lid = NULL WHERE lid = ? AND jid <> ?", (lid, pn))
+        c.execute(
+            "INSERT INTO contacts (jid, phone, lid, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (jid) DO UPDATE SET lid = excluded.lid",
+            (pn, jids.phone_of(pn), lid, _now_ms()),
+        )
+        # Names learnt while only the lid was known fill the gaps of the phone contact.
+        c.execute(
+            """
+            UPDATE contacts SET
+                saved_name = coalesce(contacts.saved_name, o.saved_name),
+                push_name = coalesce(contacts.push_name, o.push_name),
+                business_name = coalesce(contacts.business_name, o.business_name)
+            FROM (SELECT * FROM contacts WHERE jid = ?) AS o
+            WHERE contacts.jid = ?
+            """,
+            (lid, pn),
+        )
+        c.execute("DELETE FROM contacts WHERE jid = ?", (lid,))
+        self._lid_to_pn[lid] = pn
+        self._norm_cache.clear()
+        self._merge_chat(lid, pn)
+        c.execute("UPDATE messages SET sender = ? WHERE sender = ?", (pn, lid))
+        self._merge_reactions(lid, pn)
+        for table, col in (("group_participants", "jid"),):
+            c.execute(
+                f"DELETE FROM {table} WHERE {col} = ? AND group_jid IN "
+                f"(SELECT group_jid FROM {table} WHERE {col} = ?)",
+                (lid, pn),
+            )
+            c.execute(f"UPDATE {table} SET {col} = ? WHERE {col} = ?", (pn, lid))
+
+    def _merge_chat(self, lid: str, pn: str) -> None:
+        c = self._conn
+        old = c.execute(
+            "SELECT name, topic, unread_count, last_message_at FROM chats WHERE jid = ?", (lid,)
+        ).fetchone()
+        if old is None:
+            return
+        self._ensure_chat(pn)
+        c.execute(
+            """
+            UPDATE chats SET name = coalesce(name, ?), topic = coalesce(topic, ?),
+                unread_count = unread_count + ?,
+                last_message_at = max(coalesce(last_message_at, ?), coalesce(?, last_message_at))
+            WHERE jid = ?
+            """,
+            (old[0], old[1], old[2], old[3], old[3], pn),
+        )
+        # The same message stored under both JIDs: keep one copy, a full one over a placeholder.
+        c.execute(
+            "DELETE FROM messages WHERE chat_jid = ? AND is_placeholder = 1 AND id IN "
+            "(SELECT id FROM messages WHERE chat_jid = ? AND is_placeholder = 0)",
+            (pn, lid),
+        )
+        c.execute(
+            "DELETE FROM messages WHERE chat_jid = ? AND id IN "
+            "(SELECT id FROM messages WHERE chat_jid = ?)",
+            (lid, pn),
+        )
+        c.execute("UPDATE messages SET chat_jid = ? WHERE chat_jid = ?", (pn, lid))
+        c.execute(
+            """
+            INSERT INTO message_mutations (chat_jid, message_id, kind, content, timestamp)
+            SELECT ?, message_id, kind, content, timestamp FROM message_mutations WHERE chat_jid = ?
+            ON CONFLICT (chat_jid, message_id, kind) DO UPDATE SET
+                content = excluded.content, timestamp = excluded.timestamp
+            WHERE excluded.timestamp > message_mutations.timestamp
+            """,
+            (pn, lid),
+        )
+        c.execute("DELETE FROM message_mutations WHERE chat_jid = ?", (lid,))
+        c.execute("DELETE FROM chats WHERE jid = ?", (lid,))
+        self._refresh_last([pn])
+
+    def _merge_reactions(self, lid: str, pn: str) -> None:
+        c = self._conn
+        c.execute(
+            """
+            INSERT INTO reactions (chat_jid, message_id, sender, emoji, timestamp)
+            SELECT CASE chat_jid WHEN :lid THEN :pn ELSE chat_jid END, message_id,
+                   CASE sender WHEN :lid THEN :pn ELSE sender END, emoji, timestamp
+            FROM reactions WHERE chat_jid = :lid OR sender = :lid
+            ON CONFLICT (chat_jid, message_id, sender) DO UPDATE SET
+                emoji = excluded.emoji, timestamp = excluded.timestamp
+            WHERE excluded.timestamp > reactions.timestamp
+            """,
+            {"lid": lid, "pn": pn},
+        )
+        c.execute("DELETE FROM reactions WHERE chat_jid = :lid OR sender = :lid", {"lid": lid})
+
+    # ------------------------------------------------------------------ kv
+
+    def get_kv(self, key: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_kv(self, key: str, value: str) -> None:
+        with self._tx():
+            self._conn.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+def _json_list(items: list[str]) -> str:
+    return json.dumps(items, ensure_ascii=False)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
