@@ -1,0 +1,48 @@
+"""Shared fixtures: real bridge processes on simulated WhatsApp, in temporary data dirs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.paths import DataPaths
+from tests.helpers import sim_env, stop_bridge, wait_healthy
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def running_bridge(data_dir: Path) -> Iterator[DataPaths]:
+    """A simulated bridge started as `python -m bridge`, stopped after the test."""
+    paths = DataPaths(data_dir)
+    paths.ensure()
+    with open(paths.log, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "--idle-exit", "60"],
+            env=sim_env(data_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        wait_healthy(paths)
+        yield paths
+    finally:
+        stop_bridge(paths)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

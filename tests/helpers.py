@@ -1,0 +1,56 @@
+"""Helpers for tests that run real bridge and server processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from bridge.api import StopResponse
+from bridge.control_client import BridgeError, ControlClient
+from bridge.paths import DataPaths
+
+
+def sim_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a server or bridge child on simulated WhatsApp."""
+    env = {
+        **os.environ,
+        "WHATSAPP_MCP_DATA_DIR": str(data_dir),
+        "WHATSAPP_MCP_SIMULATE": "1",
+        "WHATSAPP_MCP_SIMULATE_REPLY_DELAY": "0.2",
+        "WHATSAPP_MCP_BRIDGE_IDLE_EXIT": "3",
+    }
+    env.update(extra)
+    return env
+
+
+def wait_healthy(paths: DataPaths, timeout: float = 20.0, tcp: bool = False) -> None:
+    client = ControlClient(paths, tcp=tcp)
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            asyncio.run(client.health(timeout=1.0))
+            return
+        except BridgeError as exc:
+            last = exc
+            time.sleep(0.05)
+    raise AssertionError(f"bridge did not become healthy: {last}; log: {read_log(paths)}")
+
+
+def read_log(paths: DataPaths) -> str:
+    try:
+        return paths.log.read_text(encoding="utf-8")[-3000:]
+    except OSError:
+        return "(no log)"
+
+
+def stop_bridge(paths: DataPaths, tcp: bool = False) -> None:
+    try:
+        asyncio.run(ControlClient(paths, tcp=tcp).call("POST", "/api/stop", StopResponse, timeout=5))
+    except BridgeError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and paths.token.exists():
+        time.sleep(0.05)

@@ -1,0 +1,197 @@
+"""Every tool through a real in-process MCP client, against a real bridge on simulated
+WhatsApp spawned by the server itself."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from bridge.paths import DataPaths
+from bridge.settings import Settings, load_settings
+from mcp_server.server import build_server
+from tests.helpers import sim_env, stop_bridge
+
+pytestmark = pytest.mark.anyio
+
+EXPECTED_TOOLS = {
+    "get_status",
+    "list_chats",
+    "get_chat",
+    "list_messages",
+    "search_messages",
+    "get_message_context",
+    "search_contacts",
+    "send_message",
+    "simulate_incoming_message",
+}
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Iterator[Settings]:
+    s = load_settings(env=sim_env(data_dir))
+    yield s
+    stop_bridge(DataPaths(data_dir))
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Client]:
+    async with Client(build_server(settings), cache=None) as c:
+        yield c
+
+
+async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return dict(result.structured_content)
+
+
+async def error_of(client: Client, tool: str, **args: Any) -> str:
+    result = await client.call_tool(tool, args)
+    assert result.is_error
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+async def test_tools_are_listed_with_honest_annotations(client: Client) -> None:
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == EXPECTED_TOOLS
+    for name, tool in tools.items():
+        assert tool.description and len(tool.description) > 40, name
+        ann = tool.annotations
+        assert ann is not None
+        if name in {"send_message"}:
+            assert ann.read_only_hint is False and ann.destructive_hint is True
+            assert ann.open_world_hint is True
+        elif name != "simulate_incoming_message":
+            assert ann.read_only_hint is True, name
+
+
+async def test_simulate_tool_is_absent_outside_simulate_mode(tmp_path: Path) -> None:
+    settings = load_settings(env={"WHATSAPP_MCP_DATA_DIR": str(tmp_path / "real")})
+    server = build_server(settings)
+    names = {t.name for t in await server.list_tools()}
+    assert "simulate_incoming_message" not in names and "send_message" in names
+
+
+async def test_get_status_reports_connected_simulation(client: Client) -> None:
+    with anyio.fail_after(30):
+        while True:
+            status = await call(client, "get_status")
+            if status["state"] == "connected" and status["store"] and status["store"]["messages"]:
+                break
+            await anyio.sleep(0.1)
+    assert status["simulate"] is True and status["paired"] is True
+    assert status["bridge_running"] is True and status["account"]
+    assert status["store"]["chats"] >= 8
+
+
+async def wait_for_seed(client: Client) -> list[dict[str, Any]]:
+    with anyio.fail_after(30):
+        while True:
+            result = await client.call_tool("list_chats", {"limit": 50})
+            if not result.is_error and result.structured_content:
+                items = result.structured_content["items"]
+                if len(items) >= 8:
+                    return list(items)
+            await anyio.sleep(0.1)
+
+
+async def test_list_chats_pages_with_names_and_get_chat_shows_groups(client: Client) -> None:
+    chats = await wait_for_seed(client)
+    assert all(c["name"] for c in chats)
+    stamps = [c["last_message_at"] for c in chats if c["last_message_at"]]
+    assert stamps == sorted(stamps, reverse=True)
+    first = await call(client, "list_chats", limit=3)
+    second = await call(client, "list_chats", limit=3, cursor=first["next_cursor"])
+    assert {c["jid"] for c in first["items"]}.isdisjoint({c["jid"] for c in second["items"]})
+    groups = await call(client, "list_chats", kind="group")
+    assert len(groups["items"]) == 2
+    group = await call(client, "get_chat", chat=groups["items"][0]["jid"])
+    assert group["is_group"] and group["participants"]
+    by_name = await call(client, "get_chat", chat=groups["items"][0]["name"])
+    assert by_name["jid"] == group["jid"]
+
+
+async def test_search_finds_ranked_hits_with_snippets_and_context(client: Client) -> None:
+    await wait_for_seed(client)
+    hits = await call(client, "search_messages", query="dinner")
+    assert hits["items"]
+    assert all("[" in h["snippet"] and "]" in h["snippet"] for h in hits["items"])
+    ranks = [h["rank"] for h in hits["items"]]
+    assert ranks == sorted(ranks)
+    accent = await call(client, "search_messages", query="cafe")
+    assert any("café" in (h["message"]["text"] or "").lower() for h in accent["items"])
+    hit = hits["items"][0]["message"]
+    ctx = await call(
+        client, "get_message_context", chat=hit["chat_jid"], message_id=hit["id"], before=2, after=2
+    )
+    assert ctx["target"]["id"] == hit["id"]
+    weird = await client.call_tool("search_messages", {"query": 'hello "world AND OR'})
+    assert not weird.is_error
+
+
+async def test_list_messages_filters_and_pages(client: Client) -> None:
+    chats = await wait_for_seed(client)
+    busiest = max(chats, key=lambda c: c.get("message_count") or 0)
+    page1 = await call(client, "list_messages", chat=busiest["jid"], limit=5)
+    assert len(page1["items"]) == 5
+    page2 = await call(client, "list_messages", chat=busiest["jid"], limit=5, cursor=page1["next_cursor"])
+    assert {m["id"] for m in page1["items"]}.isdisjoint({m["id"] for m in page2["items"]})
+    assert page1["items"][-1]["timestamp"] >= page2["items"][0]["timestamp"]
+    oldest = await call(client, "list_messages", chat=busiest["jid"], order="oldest", limit=5)
+    assert oldest["items"][0]["timestamp"] <= page1["items"][-1]["timestamp"]
+
+
+async def test_search_contacts_finds_people_by_name_and_number(client: Client) -> None:
+    chats = await wait_for_seed(client)
+    person = next(c for c in chats if not c["is_group"])
+    found = await call(client, "search_contacts", query=person["name"].split()[0])
+    assert any(c["jid"] == person["jid"] for c in found["items"])
+    digits = person["jid"].split("@")[0][-6:]
+    by_number = await call(client, "search_contacts", query=digits)
+    assert any(c["jid"] == person["jid"] for c in by_number["items"])
+
+
+async def test_send_message_reaches_a_contact_who_answers(client: Client) -> None:
+    chats = await wait_for_seed(client)
+    peer = next(c for c in chats if not c["is_group"])
+    sent = await call(client, "send_message", to=peer["jid"], text="Are we still on for Friday?")
+    assert sent["id"] and sent["chat_jid"] == peer["jid"]
+    with anyio.fail_after(10):
+        while True:
+            msgs = await call(client, "list_messages", chat=peer["jid"], limit=3)
+            newest = msgs["items"][0]
+            if not newest["is_from_me"] and newest["timestamp"] >= sent["timestamp"]:
+                break
+            await anyio.sleep(0.1)
+    assert any(m["id"] == sent["id"] and m["is_from_me"] for m in msgs["items"])
+
+
+async def test_send_message_accepts_a_unique_name_and_refuses_unknown_ones(client: Client) -> None:
+    chats = await wait_for_seed(client)
+    peer = next(c for c in chats if not c["is_group"])
+    sent = await call(client, "send_message", to=peer["name"], text="hello by name")
+    assert sent["chat_jid"] == peer["jid"]
+    text = await error_of(client, "send_message", to="Nobody McUnknown", text="x")
+    assert "search_contacts" in text
+    bad = await error_of(client, "list_messages", chat="123@nonsense.server")
+    assert "JID" in bad or "server" in bad
+
+
+async def test_incoming_message_is_readable_and_searchable_at_once(client: Client) -> None:
+    await wait_for_seed(client)
+    got = await call(
+        client, "simulate_incoming_message", sender="+1 (555) 010-9988", text="zebra crossing later?"
+    )
+    assert got["chat_jid"] == "15550109988@s.whatsapp.net"
+    msgs = await call(client, "list_messages", chat=got["chat_jid"])
+    assert msgs["items"][0]["text"] == "zebra crossing later?"
+    hits = await call(client, "search_messages", query="zebra")
+    assert [h["message"]["id"] for h in hits["items"]] == [got["id"]]
+    found = await call(client, "search_contacts", query="5550109988")
+    assert found["items"] and found["items"][0]["is_saved"] is False
