@@ -65,7 +65,7 @@ def cmd_test(args: list[str]) -> int:
     steps: list[list[str | Path]] = [
         [PY, "-m", "ruff", "format", "--check", "."],
         [PY, "-m", "ruff", "check", "."],
-        [PY, "-m", "pyright"],
+        [PY, "-m", "pyright", "--pythonpath", PY],
     ]
     for step in steps:
         if run(*step, check=False) != 0:

@@ -61,7 +61,7 @@ class BridgeStatus(_Wire):
 class SendTextRequest(_Wire):
     to: str = Field(min_length=1, max_length=200)
     text: str = Field(min_length=1, max_length=65536)
-    reply_to: str | None = Field(None, max_length=200)
+    reply_to: str | None = Field(default=None, max_length=200)
     origin: Origin = "tool"
 
 
@@ -74,8 +74,8 @@ class SendResponse(_Wire):
 class InboundRequest(_Wire):
     sender: str = Field(min_length=1, max_length=200)
     text: str = Field(min_length=1, max_length=65536)
-    chat: str | None = Field(None, max_length=200)
-    push_name: str | None = Field(None, max_length=100)
+    chat: str | None = Field(default=None, max_length=200)
+    push_name: str | None = Field(default=None, max_length=100)
 
 
 class InboundResponse(_Wire):

@@ -75,6 +75,7 @@ class ControlClient:
         payload = body.model_dump_json().encode() if body is not None else None
         if method == "POST" and payload is None:
             payload = b"{}"
+
         async def exchange() -> tuple[int, bytes]:
             reader, writer, host = await self._open()
             try:
@@ -108,7 +109,9 @@ class ControlClient:
         try:
             return model.model_validate_json(data)
         except ValidationError as exc:
-            raise BridgeError(502, "bad_response", f"Unexpected answer from the bridge: {exc}") from exc
+            raise BridgeError(
+                502, "bad_response", f"Unexpected answer from the bridge: {exc}"
+            ) from exc
 
     async def health(self, timeout: float = 2.0) -> Health:
         return await self.call("GET", "/health", Health, timeout=timeout)

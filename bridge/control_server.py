@@ -92,7 +92,9 @@ class ControlServer:
         except Exception:  # top of a connection loop: one bad request must not kill the bridge
             log.exception("control API request failed")
             with contextlib.suppress(ConnectionError):
-                err = HttpError(500, "internal", "The bridge hit an internal error; see bridge.log.")
+                err = HttpError(
+                    500, "internal", "The bridge hit an internal error; see bridge.log."
+                )
                 writer.write(response_bytes(500, err.body()))
                 await writer.drain()
         finally:
@@ -118,7 +120,9 @@ class ControlServer:
         self._check_origin(head.header("host"), head.header("origin"))
         auth = head.header("authorization") or ""
         scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self._token):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self._token
+        ):
             raise HttpError(401, "unauthorized", "Missing or wrong bearer token.")
 
         stream = self._streams.get(target)
@@ -141,7 +145,9 @@ class ControlServer:
         if route.body is not None:
             ctype = (head.header("content-type") or "").split(";", 1)[0].strip().lower()
             if ctype != "application/json":
-                raise HttpError(415, "unsupported_media_type", "Send Content-Type: application/json.")
+                raise HttpError(
+                    415, "unsupported_media_type", "Send Content-Type: application/json."
+                )
             raw = await read_body(reader, head)
             try:
                 data = json.loads(raw or b"null")

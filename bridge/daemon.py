@@ -32,7 +32,7 @@ from bridge.control_server import ControlServer, Route
 from bridge.http import HttpError
 from bridge.ingest import apply_event
 from bridge.paths import DataPaths, write_private
-from bridge.sender import SendRefused, Sender
+from bridge.sender import Sender, SendRefused
 from bridge.settings import Settings
 from bridge.status import ADVICE
 from bridge.transport import (
@@ -306,4 +306,3 @@ class Bridge:
         return InboundResponse(
             id=record.id, chat_jid=chat, sender=record.sender or "", timestamp=record.timestamp
         )
-

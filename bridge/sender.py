@@ -41,7 +41,8 @@ class Sender:
         jid = await self.writer.run(self.writer.writer.resolve_jid, jid)
         if is_broadcast_or_newsletter(jid):
             raise SendRefused(
-                "recipient_not_allowed", f"Sending to {jid} (status/broadcast/newsletter) is not supported."
+                "recipient_not_allowed",
+                f"Sending to {jid} (status/broadcast/newsletter) is not supported.",
             )
         return jid
 

@@ -25,27 +25,29 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     data_dir: Path = Field(description="Where the store, session and socket live.")
-    simulate: bool = Field(False, description="Use the simulated WhatsApp instead of a phone.")
-    simulate_seed: int = Field(7, description="Seed of the simulated network.")
-    simulate_history: int = Field(0, ge=0, description="Extra synthetic history messages.")
+    simulate: bool = Field(
+        default=False, description="Use the simulated WhatsApp instead of a phone."
+    )
+    simulate_seed: int = Field(default=7, description="Seed of the simulated network.")
+    simulate_history: int = Field(default=0, ge=0, description="Extra synthetic history messages.")
     simulate_reply_delay: float = Field(
-        1.5, ge=0, description="Seconds before a simulated peer answers."
+        default=1.5, ge=0, description="Seconds before a simulated peer answers."
     )
     bridge_idle_exit: float = Field(
-        300.0,
+        default=300.0,
         ge=0,
         description="Seconds a spawned bridge stays up with no MCP server attached and "
         "auto-reply off.",
     )
     bridge_start_timeout: float = Field(
-        20.0, gt=0, description="Seconds a tool waits for the bridge to become healthy."
+        default=20.0, gt=0, description="Seconds a tool waits for the bridge to become healthy."
     )
     control_transport: str = Field(
-        "unix" if os.name != "nt" else "tcp",
+        default="unix" if os.name != "nt" else "tcp",
         pattern="^(unix|tcp)$",
         description="Control API over a Unix socket, or loopback TCP (Windows).",
     )
-    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
 
 # name → (field, default shown in README). Booleans accept 1/true/yes/on.

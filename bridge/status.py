@@ -6,7 +6,9 @@ from bridge.transport import ConnectionState
 
 ADVICE: dict[ConnectionState, str] = {
     ConnectionState.connected: "Connected to WhatsApp; messages arrive live.",
-    ConnectionState.connecting: "Connecting to WhatsApp; reads work from the local store meanwhile.",
+    ConnectionState.connecting: (
+        "Connecting to WhatsApp; reads work from the local store meanwhile."
+    ),
     ConnectionState.pairing: (
         "Not paired yet: call get_login_qr and scan the QR code in WhatsApp > Linked devices, "
         "or call request_pairing_code with your phone number."

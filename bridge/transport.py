@@ -60,7 +60,7 @@ class MessageEvent(_Event):
     type: Literal["message"] = "message"
     message: MessageRecord
     contact: ContactRecord | None = Field(
-        None, description="What the message taught us about its sender (push name, LID)."
+        default=None, description="What the message taught us about its sender (push name, LID)."
     )
     chat: ChatRecord | None = None
 
@@ -68,7 +68,9 @@ class MessageEvent(_Event):
 class HistoryEvent(_Event):
     type: Literal["history"] = "history"
     batch: HistoryBatch
-    progress: int | None = Field(None, description="Percent of the history sync done, if known.")
+    progress: int | None = Field(
+        default=None, description="Percent of the history sync done, if known."
+    )
 
 
 class ContactsEvent(_Event):
@@ -111,8 +113,10 @@ class ConnectionEvent(_Event):
 
 class PairingEvent(_Event):
     type: Literal["pairing"] = "pairing"
-    qr: str | None = Field(None, description="Raw QR payload to render, if this is a QR step.")
-    code: str | None = Field(None, description="8-character phone pairing code.")
+    qr: str | None = Field(
+        default=None, description="Raw QR payload to render, if this is a QR step."
+    )
+    code: str | None = Field(default=None, description="8-character phone pairing code.")
     expires_at: datetime | None = None
 
 
@@ -198,11 +202,15 @@ class Transport(Protocol):
         self, chat_jid: str, message_id: str, sender: str | None, emoji: str
     ) -> SendResult: ...
 
-    async def mark_read(self, chat_jid: str, message_ids: list[str], sender: str | None) -> None: ...
+    async def mark_read(
+        self, chat_jid: str, message_ids: list[str], sender: str | None
+    ) -> None: ...
 
     async def set_typing(self, chat_jid: str, typing: bool) -> None: ...
 
-    async def download_media(self, chat_jid: str, message_id: str, media: dict[str, object]) -> bytes:
+    async def download_media(
+        self, chat_jid: str, message_id: str, media: dict[str, object]
+    ) -> bytes:
         """Bytes of an attachment, from the media fields stored with the message."""
         ...
 

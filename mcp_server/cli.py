@@ -1,10 +1,10 @@
 """`whatsapp-mcp`: the console entry point.
 
-    whatsapp-mcp [serve]   stdio MCP server (what an MCP host starts)
-    whatsapp-mcp bridge    the bridge in the foreground (service mode; never idles out)
-    whatsapp-mcp status    human-readable status
-    whatsapp-mcp stop      stop the bridge
-    whatsapp-mcp demo      a guided tour on a simulated WhatsApp
+whatsapp-mcp [serve]   stdio MCP server (what an MCP host starts)
+whatsapp-mcp bridge    the bridge in the foreground (service mode; never idles out)
+whatsapp-mcp status    human-readable status
+whatsapp-mcp stop      stop the bridge
+whatsapp-mcp demo      a guided tour on a simulated WhatsApp
 """
 
 from __future__ import annotations
@@ -87,7 +87,10 @@ def cmd_status(settings: Settings) -> int:
         return 1
     _out(f"bridge:    running (pid {st.pid}, {st.transport}, {st.attached_clients} attached)")
     _out(f"state:     {st.state.value}{' - ' + st.detail if st.detail else ''}")
-    _out(f"paired:    {'yes' if st.paired else 'no'}{' as ' + st.account_jid if st.account_jid else ''}")
+    _out(
+        f"paired:    {'yes' if st.paired else 'no'}"
+        + (f" as {st.account_jid}" if st.account_jid else "")
+    )
     if st.history_sync_progress is not None:
         _out(f"history:   {st.history_sync_progress}% synced")
     _out(f"advice:    {st.advice}")

@@ -44,8 +44,11 @@ async def _tour(data_dir: Path) -> None:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_server", "serve", "--simulate"],
-        env={"WHATSAPP_MCP_DATA_DIR": str(data_dir), "WHATSAPP_MCP_SIMULATE_REPLY_DELAY": "1.0",
-             "WHATSAPP_MCP_BRIDGE_IDLE_EXIT": "5"},
+        env={
+            "WHATSAPP_MCP_DATA_DIR": str(data_dir),
+            "WHATSAPP_MCP_SIMULATE_REPLY_DELAY": "1.0",
+            "WHATSAPP_MCP_BRIDGE_IDLE_EXIT": "5",
+        },
     )
     async with Client(params, read_timeout_seconds=60) as client:
         tools = [t.name for t in (await client.list_tools()).tools]
@@ -55,37 +58,70 @@ async def _tour(data_dir: Path) -> None:
         _show("get_status", status)
 
         chats = await _call(client, "list_chats", {"limit": 5})
-        _show("list_chats (5 most recent)", [
-            {"name": c["name"], "jid": c["jid"], "unread": c["unread_count"],
-             "last": c.get("last_message_preview")} for c in chats.get("items", [])
-        ], max_lines=40)
+        _show(
+            "list_chats (5 most recent)",
+            [
+                {
+                    "name": c["name"],
+                    "jid": c["jid"],
+                    "unread": c["unread_count"],
+                    "last": c.get("last_message_preview"),
+                }
+                for c in chats.get("items", [])
+            ],
+            max_lines=40,
+        )
 
         hits = await _call(client, "search_messages", {"query": "dinner", "limit": 3})
-        _show("search_messages 'dinner'", [
-            {"chat": h["message"]["chat_name"], "snippet": h["snippet"]} for h in hits.get("items", [])
-        ], max_lines=20)
+        _show(
+            "search_messages 'dinner'",
+            [
+                {"chat": h["message"]["chat_name"], "snippet": h["snippet"]}
+                for h in hits.get("items", [])
+            ],
+            max_lines=20,
+        )
 
         direct = [c for c in chats.get("items", []) if not c["is_group"]]
         if direct:
             peer = direct[0]
-            sent = await _call(client, "send_message", {"to": peer["jid"], "text": "Hi! Trying out my new assistant."})
+            sent = await _call(
+                client,
+                "send_message",
+                {"to": peer["jid"], "text": "Hi! Trying out my new assistant."},
+            )
             _show(f"send_message to {peer['name']}", sent)
             _say("   (waiting for the simulated peer to answer…)")
             await asyncio.sleep(2.0)
             msgs = await _call(client, "list_messages", {"chat": peer["jid"], "limit": 3})
-            _show("list_messages (newest 3)", [
-                {"from": m["sender_name"] or ("me" if m["is_from_me"] else m["sender"]),
-                 "text": m["text"]} for m in msgs.get("items", [])
-            ], max_lines=20)
+            _show(
+                "list_messages (newest 3)",
+                [
+                    {
+                        "from": m["sender_name"] or ("me" if m["is_from_me"] else m["sender"]),
+                        "text": m["text"],
+                    }
+                    for m in msgs.get("items", [])
+                ],
+                max_lines=20,
+            )
 
-        got = await _call(client, "simulate_incoming_message",
-                          {"sender": "+44 7700 900123", "text": "Hello, is the flat still available?"})
+        got = await _call(
+            client,
+            "simulate_incoming_message",
+            {"sender": "+44 7700 900123", "text": "Hello, is the flat still available?"},
+        )
         _show("simulate_incoming_message from a new number", got, max_lines=10)
         found = await _call(client, "search_messages", {"query": "flat available"})
         _show("search_messages 'flat available'", [h["snippet"] for h in found.get("items", [])])
-    _say("\n" + textwrap.fill(
-        "That was a real MCP session against a simulated WhatsApp. To use your own account, "
-        "pair once with `whatsapp-mcp login` and add the server to Claude Desktop (see README).", 90))
+    _say(
+        "\n"
+        + textwrap.fill(
+            "That was a real MCP session against a simulated WhatsApp. To use your own account, "
+            "pair once (see README) and add the server to Claude Desktop.",
+            90,
+        )
+    )
 
 
 def run_demo(data_dir: str | None = None) -> int:
@@ -94,12 +130,17 @@ def run_demo(data_dir: str | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="wamcp-demo-") as tmp:
         asyncio.run(_tour(Path(tmp)))
-        from bridge.paths import DataPaths
-        from bridge.control_client import ControlClient
         from bridge.api import StopResponse
+        from bridge.control_client import ControlClient
+        from bridge.paths import DataPaths
+
         # Stop the demo's bridge before its folder disappears.
         try:
-            asyncio.run(ControlClient(DataPaths(Path(tmp))).call("POST", "/api/stop", StopResponse, timeout=5))
+            asyncio.run(
+                ControlClient(DataPaths(Path(tmp))).call(
+                    "POST", "/api/stop", StopResponse, timeout=5
+                )
+            )
         except Exception:  # the bridge may already have idled out
             pass
     return 0

@@ -84,7 +84,9 @@ class BridgeSupervisor:
         if self._healthy.is_set():
             return self.client
         try:
-            await asyncio.wait_for(self._healthy.wait(), timeout or self.settings.bridge_start_timeout)
+            await asyncio.wait_for(
+                self._healthy.wait(), timeout or self.settings.bridge_start_timeout
+            )
         except asyncio.TimeoutError:
             reason = self.last_error or "it did not become healthy in time"
             raise BridgeUnavailable(
@@ -126,7 +128,13 @@ class BridgeSupervisor:
         try:
             # A new session: the bridge outlives this server and the host's process-group kill.
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bridge", "--idle-exit", str(self.settings.bridge_idle_exit)],
+                [
+                    sys.executable,
+                    "-m",
+                    "bridge",
+                    "--idle-exit",
+                    str(self.settings.bridge_idle_exit),
+                ],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=fd,

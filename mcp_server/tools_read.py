@@ -13,8 +13,8 @@ from bridge.api import BridgeStatus
 from bridge.control_client import BridgeError
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
-from store.reader import StoreReader
 from store.models import Chat, Contact, Message, MessageContext, Page, SearchHit, StoreCounts
+from store.reader import StoreReader
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 
@@ -29,10 +29,14 @@ ChatArg = Annotated[
 
 
 class Status(BaseModel):
-    state: str = Field(description="connected, connecting, pairing, logged_out, outdated, banned, "
-                       "stream_replaced, disconnected, or bridge_unavailable.")
+    state: str = Field(
+        description="connected, connecting, pairing, logged_out, outdated, banned, "
+        "stream_replaced, disconnected, or bridge_unavailable."
+    )
     advice: str = Field(description="What to tell the user about this state.")
-    paired: bool | None = Field(None, description="Whether a phone is linked; null if unknown.")
+    paired: bool | None = Field(
+        default=None, description="Whether a phone is linked; null if unknown."
+    )
     account: str | None = None
     simulate: bool
     bridge_running: bool
@@ -109,8 +113,12 @@ def register(server: MCPServer, app: App) -> None:
         sender: Annotated[
             str | None, Field(description="Only messages from this sender (JID or phone).")
         ] = None,
-        after: Annotated[datetime | None, Field(description="Only messages after this time (ISO 8601).")] = None,
-        before: Annotated[datetime | None, Field(description="Only messages before this time (ISO 8601).")] = None,
+        after: Annotated[
+            datetime | None, Field(description="Only messages after this time (ISO 8601).")
+        ] = None,
+        before: Annotated[
+            datetime | None, Field(description="Only messages before this time (ISO 8601).")
+        ] = None,
         order: Annotated[
             Literal["newest", "oldest"], Field(description="newest first (default) or oldest first")
         ] = "newest",
@@ -147,10 +155,18 @@ def register(server: MCPServer, app: App) -> None:
                 description="Words to find (all must match); end a word with * for a prefix.",
             ),
         ],
-        chat: Annotated[str | None, Field(description="Limit to this chat (JID, phone or name).")] = None,
-        sender: Annotated[str | None, Field(description="Limit to this sender (JID or phone).")] = None,
-        after: Annotated[datetime | None, Field(description="Only after this time (ISO 8601).")] = None,
-        before: Annotated[datetime | None, Field(description="Only before this time (ISO 8601).")] = None,
+        chat: Annotated[
+            str | None, Field(description="Limit to this chat (JID, phone or name).")
+        ] = None,
+        sender: Annotated[
+            str | None, Field(description="Limit to this sender (JID or phone).")
+        ] = None,
+        after: Annotated[
+            datetime | None, Field(description="Only after this time (ISO 8601).")
+        ] = None,
+        before: Annotated[
+            datetime | None, Field(description="Only before this time (ISO 8601).")
+        ] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> Page[SearchHit]:
@@ -175,7 +191,9 @@ def register(server: MCPServer, app: App) -> None:
     @server.tool(annotations=READ)
     async def get_message_context(
         chat: ChatArg,
-        message_id: Annotated[str, Field(description="Message id from list_messages or a search hit.")],
+        message_id: Annotated[
+            str, Field(description="Message id from list_messages or a search hit.")
+        ],
         before: Annotated[int, Field(ge=0, le=50, description="Messages before it.")] = 5,
         after: Annotated[int, Field(ge=0, le=50, description="Messages after it.")] = 5,
     ) -> MessageContext:
@@ -189,7 +207,9 @@ def register(server: MCPServer, app: App) -> None:
 
     @server.tool(annotations=READ)
     async def search_contacts(
-        query: Annotated[str, Field(min_length=1, max_length=200, description="Name, number or JID.")],
+        query: Annotated[
+            str, Field(min_length=1, max_length=200, description="Name, number or JID.")
+        ],
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> Page[Contact]:

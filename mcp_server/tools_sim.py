@@ -17,7 +17,10 @@ from store.models import Message
 def register(server: MCPServer, app: App) -> None:
     @server.tool(
         annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=False,
         )
     )
     async def simulate_incoming_message(

@@ -48,7 +48,9 @@ def read_log(paths: DataPaths) -> str:
 
 def stop_bridge(paths: DataPaths, tcp: bool = False) -> None:
     try:
-        asyncio.run(ControlClient(paths, tcp=tcp).call("POST", "/api/stop", StopResponse, timeout=5))
+        asyncio.run(
+            ControlClient(paths, tcp=tcp).call("POST", "/api/stop", StopResponse, timeout=5)
+        )
     except BridgeError:
         return
     deadline = time.monotonic() + 10

@@ -22,7 +22,9 @@ def table_names(marker: str) -> set[str]:
 
 @pytest.mark.anyio
 async def test_every_registered_tool_is_in_the_readme_table(tmp_path: Path) -> None:
-    settings = load_settings(env={"WHATSAPP_MCP_DATA_DIR": str(tmp_path), "WHATSAPP_MCP_SIMULATE": "1"})
+    settings = load_settings(
+        env={"WHATSAPP_MCP_DATA_DIR": str(tmp_path), "WHATSAPP_MCP_SIMULATE": "1"}
+    )
     registered = {t.name for t in await build_server(settings).list_tools()}
     assert table_names("tools") == registered
 

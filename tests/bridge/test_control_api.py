@@ -140,7 +140,9 @@ def test_a_valid_send_is_stored_as_my_message(running_bridge: DataPaths) -> None
     paths = running_bridge
     before = outbound_count(paths)
     to = seeded_contact(paths)
-    status, body = request(paths, "POST", "/api/send", json.dumps({"to": to, "text": "hi"}).encode())
+    status, body = request(
+        paths, "POST", "/api/send", json.dumps({"to": to, "text": "hi"}).encode()
+    )
     assert status == 200, body
     assert body["chat_jid"] == to
     assert outbound_count(paths) == before + 1

@@ -36,7 +36,12 @@ def server_params(data_dir: Path) -> StdioServerParameters:
 async def test_a_real_client_over_stdio_reads_searches_and_sends(paths: DataPaths) -> None:
     async with Client(server_params(paths.root), read_timeout_seconds=60, cache=None) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert {"list_chats", "search_messages", "send_message", "simulate_incoming_message"} <= names
+        assert {
+            "list_chats",
+            "search_messages",
+            "send_message",
+            "simulate_incoming_message",
+        } <= names
         with anyio.fail_after(30):
             while True:
                 r = await client.call_tool("list_chats", {"limit": 20})

@@ -140,7 +140,9 @@ async def test_list_messages_filters_and_pages(client: Client) -> None:
     busiest = max(chats, key=lambda c: c.get("message_count") or 0)
     page1 = await call(client, "list_messages", chat=busiest["jid"], limit=5)
     assert len(page1["items"]) == 5
-    page2 = await call(client, "list_messages", chat=busiest["jid"], limit=5, cursor=page1["next_cursor"])
+    page2 = await call(
+        client, "list_messages", chat=busiest["jid"], limit=5, cursor=page1["next_cursor"]
+    )
     assert {m["id"] for m in page1["items"]}.isdisjoint({m["id"] for m in page2["items"]})
     assert page1["items"][-1]["timestamp"] >= page2["items"][0]["timestamp"]
     oldest = await call(client, "list_messages", chat=busiest["jid"], order="oldest", limit=5)
@@ -186,7 +188,10 @@ async def test_send_message_accepts_a_unique_name_and_refuses_unknown_ones(clien
 async def test_incoming_message_is_readable_and_searchable_at_once(client: Client) -> None:
     await wait_for_seed(client)
     got = await call(
-        client, "simulate_incoming_message", sender="+1 (555) 010-9988", text="zebra crossing later?"
+        client,
+        "simulate_incoming_message",
+        sender="+1 (555) 010-9988",
+        text="zebra crossing later?",
     )
     assert got["chat_jid"] == "15550109988@s.whatsapp.net"
     msgs = await call(client, "list_messages", chat=got["chat_jid"])
