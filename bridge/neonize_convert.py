@@ -22,11 +22,15 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
-from neonize.proto import Neonize_pb2 as N
-from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
-from neonize.utils.jid import Jid2String
+from bridge.neonize_transport import prepare_neonize_environment
 
-from bridge.transport import (
+prepare_neonize_environment()  # before neonize loads: bot tag off, logging, stdout pipes
+
+from neonize.proto import Neonize_pb2 as N  # noqa: E402
+from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E  # noqa: E402
+from neonize.utils.jid import Jid2String  # noqa: E402
+
+from bridge.transport import (  # noqa: E402
     ConnectionEvent,
     ConnectionState,
     ContactsEvent,
@@ -38,8 +42,8 @@ from bridge.transport import (
     ReactionEvent,
     ReceiptEvent,
 )
-from store.jid import is_group, is_lid, is_user, normalize_jid
-from store.models import (
+from store.jid import is_group, is_lid, is_user, normalize_jid  # noqa: E402
+from store.models import (  # noqa: E402
     ChatRecord,
     ContactRecord,
     DeleteRecord,

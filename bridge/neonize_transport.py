@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import random
@@ -29,6 +30,7 @@ import sqlite3
 import sys
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -89,7 +91,12 @@ def prepare_neonize_environment() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         level = logging.WARNING if root.level == logging.NOTSET else root.level
-    import neonize  # noqa: F401  (loads the Go library once, with the settings above)
+    with warnings.catch_warnings():
+        # neonize's import runs os.popen("uname -a") twice without closing the pipes.
+        warnings.simplefilter("ignore", ResourceWarning)
+        import neonize  # noqa: F401  (loads the Go library once, with the settings above)
+
+        gc.collect()
 
     root.setLevel(level)
     for name in ("neonize", "whatsmeow", "Whatsmeow"):

@@ -10,12 +10,19 @@ import ctypes
 import time
 
 from google.protobuf.message import Message as ProtoMessage
-from neonize.events import EVENT_TO_INT
-from neonize.proto import Neonize_pb2 as N
-from neonize.proto.waCommon.WACommon_pb2 import MessageKey
-from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
-from neonize.proto.waHistorySync import WAWebProtobufsHistorySync_pb2 as H
-from neonize.proto.waWeb import WAWebProtobufsWeb_pb2 as W
+
+from bridge.neonize_transport import prepare_neonize_environment
+
+prepare_neonize_environment()  # before neonize loads (bot tag, logging, leaked pipes)
+
+from neonize.events import EVENT_TO_INT  # noqa: E402
+from neonize.proto import Neonize_pb2 as N  # noqa: E402
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey  # noqa: E402
+from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E  # noqa: E402
+from neonize.proto.waHistorySync import WAWebProtobufsHistorySync_pb2 as H  # noqa: E402
+from neonize.proto.waWeb import WAWebProtobufsWeb_pb2 as W  # noqa: E402
+
+__all__ = ["E", "H", "N", "W", "MessageKey"]
 
 ALICE = "15551234567"
 BOB = "15559998888"
