@@ -119,7 +119,6 @@ class SimulatedTransport:
         self._media: dict[str, bytes] = dict(self.world.media)
         self._people: dict[str, Person] = {p.jid: p for p in self.world.people}
         self._lids: dict[str, str] = {p.lid: p.jid for p in self.world.people if p.lid}
-        self._groups = {g.jid for g in self.world.groups}
         self._answers: dict[str, int] = {}
         self._world_sent = False
         self._synthetic: Iterator[HistoryBatch] | None = None
