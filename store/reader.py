@@ -608,7 +608,11 @@ class StoreReader:
         return Page[Contact](items=items, next_cursor=next_cursor)
 
     def _display_name(self, jid: str) -> str | None:
-        return self._chat_names([jid]).get(jid)
+        """The chat's or contact's name; None for a number nobody has named."""
+        row = self._one("SELECT name FROM chats WHERE jid = ?", (jid,))
+        if row is not None and row["name"]:
+            return str(row["name"])
+        return self._names([jid]).get(jid)
 
     def _name_matches(
         self, text: str, *, chats_only: bool

@@ -12,7 +12,7 @@ from store.models import MessageKind
 # Persian/Indic scripts need them.
 _HIDDEN_RE = re.compile(
     "[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff\u180e]"
-    "|(?<!\U0001f3f4)[\U000e0000-\U000e007f]+"
+    "|(?<![\U0001f3f4\U000e0000-\U000e007f])[\U000e0000-\U000e007f]+"
 )
 
 
