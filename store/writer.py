@@ -80,6 +80,25 @@ WHERE mm.kind = 'delete' AND mm.chat_jid = messages.chat_jid AND mm.message_id =
   AND messages.seq >= ? AND messages.deleted = 0
 """
 
+# The same, driven by the mutations table (its size, not the messages table's): used when a
+# batch may have upgraded old placeholders, whose seq is anywhere.
+_REAPPLY_EDITS = """
+UPDATE messages SET content = mm.content, edited = 1
+FROM message_mutations mm
+WHERE messages.seq IN (
+    SELECT m.seq FROM message_mutations x CROSS JOIN messages m
+    WHERE x.kind = 'edit' AND m.chat_jid = x.chat_jid AND m.id = x.message_id
+      AND (m.edited = 0 OR m.content IS NOT x.content))
+  AND mm.kind = 'edit' AND mm.chat_jid = messages.chat_jid AND mm.message_id = messages.id
+"""
+_REAPPLY_DELETES = """
+UPDATE messages SET deleted = 1
+WHERE seq IN (
+    SELECT m.seq FROM message_mutations x CROSS JOIN messages m
+    WHERE x.kind = 'delete' AND m.chat_jid = x.chat_jid AND m.id = x.message_id
+      AND m.deleted = 0)
+"""
+
 _UPSERT_CONTACT = """
 INSERT INTO contacts (jid, phone, saved_name, push_name, business_name, updated_at)
 VALUES (?, ?, ?, ?, ?, ?)
@@ -266,10 +285,11 @@ class StoreWriter:
                 ).fetchone()[0]
             )
             # Placeholders upgraded in place keep their old seq: re-apply mutations to them too.
-            upgraded_from = first_seq
-            if any(not m.is_placeholder for m in batch.messages):
-                upgraded_from = 0 if self._has_mutations() else first_seq
-            self._apply_mutations_from(upgraded_from)
+            if any(not m.is_placeholder for m in batch.messages) and self._has_mutations():
+                self._conn.execute(_REAPPLY_EDITS)
+                self._conn.execute(_REAPPLY_DELETES)
+            else:
+                self._apply_mutations_from(first_seq)
             self._refresh_last(chat_jids)
             return new
 

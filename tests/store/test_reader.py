@@ -258,3 +258,12 @@ def test_the_reader_connection_refuses_writes(rconn: sqlite3.Connection, reader:
 def test_the_reader_sees_writes_committed_after_it_opened(writer: StoreWriter, reader):
     writer.ingest_message(msg("a"))
     assert reader.counts().messages == 1
+
+
+def test_one_reader_serves_many_threads(writer: StoreWriter, reader: StoreReader):
+    from concurrent.futures import ThreadPoolExecutor
+
+    writer.ingest_history(HistoryBatch(messages=[msg(f"m{i}", ALICE, i) for i in range(30)]))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: len(reader.list_messages(limit=30).items), range(64)))
+    assert results == [30] * 64
