@@ -39,6 +39,20 @@ class Route:
     body: type[BaseModel] | None = None
 
 
+async def _linger(reader: asyncio.StreamReader) -> None:
+    """Discard what the client is still sending (an oversized body) so closing the socket does
+    not reset the connection before the client has read our error answer."""
+    budget = 4 * 1024 * 1024
+
+    async def drain() -> None:
+        nonlocal budget
+        while budget > 0 and (chunk := await reader.read(65536)):
+            budget -= len(chunk)
+
+    with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+        await asyncio.wait_for(drain(), 1.0)
+
+
 class ControlServer:
     def __init__(
         self,
@@ -87,6 +101,7 @@ class ControlServer:
             with contextlib.suppress(ConnectionError):
                 writer.write(response_bytes(exc.status, exc.body()))
                 await writer.drain()
+                await _linger(reader)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except Exception:  # top of a connection loop: one bad request must not kill the bridge

@@ -1,11 +1,11 @@
 """Errors raised by the store.
 
-    StoreError
-     ├── NotFound            a chat, contact or message that does not exist
-     ├── Ambiguous           a name that matches more than one chat or contact
-     ├── InvalidArgument     a malformed JID, phone number, cursor or query
-     ├── SchemaTooNew        the file was written by a newer whatsapp-mcp
-     └── StoreCorrupt        SQLite reports damage; the store is not usable for writes
+StoreError
+ ├── NotFound            a chat, contact or message that does not exist
+ ├── Ambiguous           a name that matches more than one chat or contact
+ ├── InvalidArgument     a malformed JID, phone number, cursor or query
+ ├── SchemaTooNew        the file was written by a newer whatsapp-mcp
+ └── StoreCorrupt        SQLite reports damage; the store is not usable for writes
 """
 
 from __future__ import annotations

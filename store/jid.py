@@ -26,7 +26,7 @@ _MIN_DIGITS, _MAX_DIGITS = 7, 15
 
 
 def _ascii_digits(text: str) -> str:
-    """Digits of `text` as ASCII, accepting any Unicode decimal digit (Arabic-Indic, full-width…)."""
+    """Digits of `text` as ASCII, from any Unicode decimal digit (Arabic-Indic, full-width…)."""
     out = []
     for ch in text:
         if ch.isdigit():
@@ -61,7 +61,7 @@ def phone_to_jid(phone: str) -> str:
 
 
 def normalize_jid(jid: str) -> str:
-    """Canonical form of a JID: lower-case server, no agent or device part, `c.us` → `s.whatsapp.net`."""
+    """Canonical JID: lower-case server, no agent or device part, `c.us` → `s.whatsapp.net`."""
     text = jid.strip()
     m = _JID_RE.match(text.lower() if "@" in text else text)
     if not m:
@@ -84,7 +84,7 @@ def normalize_jid(jid: str) -> str:
 
 
 def parse_address(text: str) -> str | None:
-    """A JID or a phone number as a canonical JID; None when `text` is neither (it may be a name)."""
+    """A JID or phone number as a canonical JID; None when `text` is neither (maybe a name)."""
     if "@" in text:
         return normalize_jid(text)
     if looks_like_phone(text):

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bridge.neonize_transport import prepare_neonize_environment
 from bridge.paths import DataPaths
 from tests.helpers import sim_env, stop_bridge, wait_healthy
+
+# Load neonize once, up front, the way the bridge does: its import leaves two `uname` pipes
+# unclosed, which would otherwise surface as a ResourceWarning in whichever test runs next.
+prepare_neonize_environment()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ResourceWarning)
+    import neonize.client  # noqa: F401
+
+    gc.collect()
+    # Un-waited popen processes sit in subprocess's reaper list until the next Popen runs.
+    subprocess.run([sys.executable, "-c", ""], check=True)
+    gc.collect()
 
 
 @pytest.fixture

@@ -123,6 +123,8 @@ class RawServer:
         """Close stdin as a host does; returns how long the server took to exit."""
         assert self.proc.stdin is not None
         start = time.monotonic()
+        if self.proc.stdin.closed:
+            return 0.0
         self.proc.stdin.close()
         try:
             self.proc.wait(10)
@@ -130,6 +132,8 @@ class RawServer:
             if self.proc.poll() is None:
                 self.proc.kill()
         self._reader.join(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         return time.monotonic() - start
 
 
