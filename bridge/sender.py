@@ -1,12 +1,18 @@
-"""The one send path. Every outbound action (tool, CLI, auto-reply) comes through here, and
-nothing else in the code base calls a transport's send methods; a test checks that.
+"""The one send path. Every outbound action (tool, CLI, auto-reply; text, media, reaction, read
+receipt) comes through `Sender._deliver`, which runs the policy gate, calls the transport, and
+audits the outcome. Nothing else in the code base calls a transport's send methods; a test
+checks that.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeVar
 
-from bridge.api import SendResponse, SendTextRequest
+from pydantic import BaseModel, ConfigDict
+
+from bridge.api import Origin, SendResponse, SendTextRequest
 from bridge.transport import OutboundText, Transport, TransportError
 from bridge.writer_thread import WriterThread
 from store.errors import InvalidArgument
@@ -15,6 +21,10 @@ from store.models import MessageRecord
 from store.reader import StoreReader
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+ActionKind = Literal["text", "media", "reaction", "mark_read", "typing"]
+Outcome = Literal["sent", "refused", "failed"]
 
 
 class SendRefused(Exception):
@@ -25,44 +35,87 @@ class SendRefused(Exception):
         self.code = code
 
 
+class OutboundAction(BaseModel):
+    """What the gate judges: who receives what, and who asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ActionKind
+    chat_jid: str
+    origin: Origin
+    text: str | None = None
+    size: int | None = None
+
+
 class Sender:
     def __init__(self, transport: Transport, writer: WriterThread, reader: StoreReader) -> None:
         self.transport = transport
         self.writer = writer
         self.reader = reader
 
-    async def _recipient(self, to: str) -> str:
+    # ------------------------------------------------------------------ the gate
+
+    async def _gate(self, action: OutboundAction) -> None:
+        """Raise SendRefused when policy forbids `action`."""
+        if is_broadcast_or_newsletter(action.chat_jid):
+            raise SendRefused(
+                "recipient_not_allowed",
+                f"Sending to {action.chat_jid} (status/broadcast/newsletter) is not supported.",
+            )
+
+    async def _audit(
+        self, action: OutboundAction, outcome: Outcome, detail: str | None, message_id: str | None
+    ) -> None:
+        """Record the attempt and its outcome."""
+        log.info(
+            "send %s to %s by %s: %s%s",
+            action.kind,
+            action.chat_jid,
+            action.origin,
+            outcome,
+            f" ({detail})" if detail else "",
+        )
+
+    async def _deliver(self, action: OutboundAction, do: Callable[[], Awaitable[T]]) -> T:
+        try:
+            await self._gate(action)
+        except SendRefused as exc:
+            await self._audit(action, "refused", f"{exc.code}: {exc}", None)
+            raise
+        try:
+            result = await do()
+        except TransportError as exc:
+            await self._audit(action, "failed", str(exc), None)
+            raise
+        await self._audit(action, "sent", None, getattr(result, "id", None))
+        return result
+
+    # ------------------------------------------------------------------ actions
+
+    async def resolve(self, to: str) -> str:
+        """A JID or phone number as the canonical chat JID (LID aliases mapped to the phone)."""
         jid = parse_address(to)
         if jid is None:
             raise InvalidArgument(
                 f"{to!r} is not a JID or phone number. Resolve names to a JID first "
                 "(search_contacts), or write the number with its country code."
             )
-        jid = await self.writer.run(self.writer.writer.resolve_jid, jid)
-        if is_broadcast_or_newsletter(jid):
-            raise SendRefused(
-                "recipient_not_allowed",
-                f"Sending to {jid} (status/broadcast/newsletter) is not supported.",
-            )
-        return jid
+        return await self.writer.run(self.writer.writer.resolve_jid, jid)
 
     async def send_text(self, req: SendTextRequest) -> SendResponse:
-        chat = await self._recipient(req.to)
+        chat = await self.resolve(req.to)
         out = OutboundText(chat_jid=chat, text=req.text)
         if req.reply_to:
             quoted = self.reader.get_message(chat, req.reply_to)
             out.reply_to_id = quoted.id
             out.reply_to_sender = quoted.sender or self.transport.account_jid
             out.reply_to_text = quoted.text or quoted.caption
-        try:
-            result = await self.transport.send_text(out)
-        except TransportError:
-            log.warning("send to %s failed (origin=%s)", chat, req.origin)
-            raise
+        action = OutboundAction(kind="text", chat_jid=chat, origin=req.origin, text=req.text)
+        result = await self._deliver(action, lambda: self.transport.send_text(out))
         record = MessageRecord(
             id=result.id,
             chat_jid=chat,
-            sender=self.transport.account_jid,
+            sender=None,
             content=req.text,
             timestamp=result.timestamp,
             is_from_me=True,

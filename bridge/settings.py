@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +20,10 @@ ENV_PREFIX = "WHATSAPP_MCP_"
 
 class SettingsError(ValueError):
     """An environment variable has a value that cannot be used."""
+
+
+Toolset = Literal["read", "send", "media", "auto_reply", "admin"]
+TOOLSETS: tuple[Toolset, ...] = ("read", "send", "media", "auto_reply", "admin")
 
 
 class Settings(BaseModel):
@@ -48,6 +53,12 @@ class Settings(BaseModel):
         description="Control API over a Unix socket, or loopback TCP (Windows).",
     )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    toolsets: frozenset[Toolset] = Field(
+        default=frozenset(TOOLSETS), description="Groups of MCP tools to register."
+    )
+    read_only: bool = Field(
+        default=False, description="Register no write tool, and make the bridge refuse sends."
+    )
 
 
 # name → (field, default shown in README). Booleans accept 1/true/yes/on.
@@ -61,7 +72,10 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_BRIDGE_START_TIMEOUT": "bridge_start_timeout",
     "WHATSAPP_MCP_CONTROL_TRANSPORT": "control_transport",
     "WHATSAPP_MCP_LOG_LEVEL": "log_level",
+    "WHATSAPP_MCP_TOOLSETS": "toolsets",
+    "WHATSAPP_MCP_READ_ONLY": "read_only",
 }
+_BOOL_FIELDS = {"simulate", "read_only"}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -82,6 +96,19 @@ def _parse_bool(name: str, value: str) -> bool:
     raise SettingsError(f"{name}={value!r}: use 1 or 0.")
 
 
+def _parse_toolsets(name: str, value: str) -> frozenset[str]:
+    items = {part.strip().lower() for part in value.split(",") if part.strip()}
+    if not items or items == {"all"}:
+        return frozenset(TOOLSETS)
+    unknown = items - set(TOOLSETS)
+    if unknown:
+        raise SettingsError(
+            f"{name}={value!r}: unknown toolset(s) {sorted(unknown)}; "
+            f"choose from {', '.join(TOOLSETS)}."
+        )
+    return frozenset(items)
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from `env` (default: os.environ); keyword overrides win (CLI flags)."""
     source = os.environ if env is None else env
@@ -89,7 +116,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     for name, field in ENV_VARS.items():
         if name in source:
             raw = source[name]
-            values[field] = _parse_bool(name, raw) if field == "simulate" else raw
+            if field in _BOOL_FIELDS:
+                values[field] = _parse_bool(name, raw)
+            elif field == "toolsets":
+                values[field] = _parse_toolsets(name, raw)
+            else:
+                values[field] = raw
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "data_dir" not in values or values["data_dir"] in ("", None):
         values["data_dir"] = default_data_dir(bool(values.get("simulate", False)))
@@ -115,5 +147,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, field in ENV_VARS.items():
         value = getattr(settings, field)
-        out[name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        if isinstance(value, bool):
+            out[name] = "1" if value else "0"
+        elif isinstance(value, frozenset):
+            out[name] = ",".join(t for t in TOOLSETS if t in value)
+        else:
+            out[name] = str(value)
     return out

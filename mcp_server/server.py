@@ -36,8 +36,21 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     server: MCPServer = MCPServer(
         "whatsapp", instructions=INSTRUCTIONS, lifespan=lifespan, version="0.1.0"
     )
-    tools_read.register(server, app)
-    tools_send.register(server, app)
+    if "read" in settings.toolsets:
+        tools_read.register(server, app)
+    if "send" in settings.toolsets:
+        tools_send.register(server, app)
     if settings.simulate:
         tools_sim.register(server, app)
+    if settings.read_only:
+        _drop_write_tools(server)
     return server
+
+
+def _drop_write_tools(server: MCPServer) -> None:
+    """Read-only mode: whatever a toolset registered, keep only tools that declare themselves
+    read-only, so a new write tool can never slip in by forgetting to check the flag."""
+    for tool in server._tool_manager.list_tools():  # pyright: ignore[reportPrivateUsage]
+        ann = tool.annotations
+        if ann is None or ann.read_only_hint is not True:
+            server.remove_tool(tool.name)
