@@ -96,3 +96,26 @@ class BridgeEvent(_Wire):
     chat_jid: str | None = None
     message_id: str | None = None
     state: ConnectionState | None = None
+
+
+class QrRequest(_Wire):
+    wait_seconds: float = Field(default=20.0, ge=0, le=60)
+
+
+class QrResponse(_Wire):
+    qr: str = Field(description="The raw QR payload; render it, or use png_path.")
+    png_path: str | None = None
+    expires_at: datetime | None = None
+
+
+class PairPhoneRequest(_Wire):
+    phone: str = Field(min_length=5, max_length=40)
+
+
+class PairCodeResponse(_Wire):
+    code: str
+    expires_at: datetime | None = None
+
+
+class LogoutResponse(_Wire):
+    logged_out: bool = True

@@ -61,12 +61,14 @@ class ControlServer:
         *,
         streams: dict[str, StreamHandler] | None = None,
         map_error: ErrorMapper | None = None,
+        on_request: Callable[[], None] | None = None,
     ) -> None:
         self._token = token.encode()
         self._routes = {(r.method, r.path): r for r in routes}
         self._paths = {r.path for r in routes}
         self._streams = streams or {}
         self._map_error = map_error or (lambda exc: None)
+        self._on_request = on_request or (lambda: None)
         self._server: asyncio.AbstractServer | None = None
         self._tcp_port: int | None = None
 
@@ -139,6 +141,7 @@ class ControlServer:
             token.strip().encode(), self._token
         ):
             raise HttpError(401, "unauthorized", "Missing or wrong bearer token.")
+        self._on_request()
 
         stream = self._streams.get(target)
         if stream is not None and method == "GET":

@@ -31,7 +31,9 @@ from bridge.api import (
 from bridge.control_server import ControlServer, Route
 from bridge.http import HttpError
 from bridge.ingest import apply_event
-from bridge.paths import DataPaths, write_private
+from bridge.paths import DataPaths, write_private, write_private_bytes
+from bridge.qr import qr_png
+from bridge.routes_pairing import routes as pairing_routes
 from bridge.sender import Sender, SendRefused
 from bridge.settings import Settings
 from bridge.status import ADVICE
@@ -100,6 +102,7 @@ class Bridge:
         self._subscribers: set[asyncio.Queue[BridgeEvent]] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._server: ControlServer | None = None
+        self._pairing_changed = asyncio.Event()
         self._bound_socket: Path | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -111,7 +114,11 @@ class Bridge:
         token = secrets.token_urlsafe(32)
         write_private(self.paths.token, token)
         self._server = ControlServer(
-            token, self._routes(), streams={"/api/events": self._stream}, map_error=map_error
+            token,
+            self._routes(),
+            streams={"/api/events": self._stream},
+            map_error=map_error,
+            on_request=self._touch,
         )
         await self._bind()
         loop = asyncio.get_running_loop()
@@ -169,6 +176,10 @@ class Bridge:
                     self.request_stop()
                     return
 
+    def _touch(self) -> None:
+        """Any authenticated request counts as activity for the idle timer."""
+        self._last_activity = time.monotonic()
+
     def keep_alive(self) -> bool:
         """Reasons to stay up with nobody attached (auto-reply hooks in here)."""
         return False
@@ -183,6 +194,8 @@ class Bridge:
                 log.exception("failed to handle %s event", getattr(event, "type", "?"))
 
     async def _handle(self, event: TransportEvent) -> None:
+        if isinstance(event, ConnectionEvent | PairingEvent):
+            self._pairing_changed.set()
         if isinstance(event, ConnectionEvent):
             self.state, self.state_detail = event.state, event.detail
             if event.state != ConnectionState.pairing:
@@ -194,6 +207,8 @@ class Bridge:
         if isinstance(event, PairingEvent):
             self.state = ConnectionState.pairing
             self.pairing = PairingInfo(qr=event.qr, code=event.code, expires_at=event.expires_at)
+            if event.qr:
+                await asyncio.to_thread(write_private_bytes, self.paths.qr_png, qr_png(event.qr))
             self._publish(BridgeEvent(type="pairing"))
             return
         published = await self.writer.run(apply_event, self.writer.writer, event)
@@ -202,6 +217,12 @@ class Bridge:
         if isinstance(event, MessageEvent):
             chat = published[0].chat_jid if published else None
             self._wake(chat or event.message.chat_jid, event.message.id)
+
+    async def wait_pairing_change(self, timeout: float) -> None:
+        """Wait (bounded) until the next connection or pairing event."""
+        self._pairing_changed.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._pairing_changed.wait(), timeout)
 
     def _publish(self, event: BridgeEvent) -> None:
         for queue in list(self._subscribers):
@@ -255,6 +276,7 @@ class Bridge:
             Route("GET", "/api/status", self._status),
             Route("POST", "/api/send", self._send, SendTextRequest),
             Route("POST", "/api/stop", self._stop_route),
+            *pairing_routes(self),
         ]
         if self.settings.simulate:
             routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))
@@ -266,11 +288,15 @@ class Bridge:
 
     def status(self) -> BridgeStatus:
         progress = None
+        paired = self.transport.is_paired()
+        advice = ADVICE[self.state]
+        if not paired and self.state not in (ConnectionState.pairing, ConnectionState.logged_out):
+            advice = f"{ADVICE[ConnectionState.pairing]} Meanwhile: {advice}"
         return BridgeStatus(
             state=self.state,
             detail=self.state_detail,
-            advice=ADVICE[self.state],
-            paired=self.transport.is_paired(),
+            advice=advice,
+            paired=paired,
             account_jid=self.transport.account_jid,
             simulate=self.settings.simulate,
             transport=self.transport.name,

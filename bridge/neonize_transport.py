@@ -282,6 +282,14 @@ class NeonizeTransport:
         self._client = client
 
     async def stop(self) -> None:
+        await self._halt_connection()
+        if self._state not in (ConnectionState.logged_out, ConnectionState.outdated):
+            self._set_state(ConnectionState.disconnected, "Stopped.", emit=False)
+        if self._queue is not None and self._loop is not None:
+            self._queue.put_nowait(None)
+
+    async def _halt_connection(self) -> None:
+        """Stop the client and its connect thread; the event stream stays open."""
         self._stopping.set()
         client, thread = self._client, self._thread
         if client is not None:
@@ -289,10 +297,6 @@ class NeonizeTransport:
                 await asyncio.to_thread(client.stop)
         if thread is not None:
             await asyncio.to_thread(thread.join, 1.5)
-        if self._state not in (ConnectionState.logged_out, ConnectionState.outdated):
-            self._set_state(ConnectionState.disconnected, "Stopped.", emit=False)
-        if self._queue is not None and self._loop is not None:
-            self._queue.put_nowait(None)
 
     async def events(self) -> AsyncIterator[TransportEvent]:  # type: ignore[override]
         if self._queue is None:
@@ -683,7 +687,8 @@ class NeonizeTransport:
         await self._call("log out", client.logout)
         self._halt = True
         self._set_state(ConnectionState.logged_out, "Logged out; pair again to reconnect.")
-        await self.stop()
+        # Keep the event stream open: the bridge stays up and can pair again with start().
+        await self._halt_connection()
 
 
 # ---------------------------------------------------------------- helpers

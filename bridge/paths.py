@@ -90,11 +90,15 @@ class DataPaths:
 
 
 def write_private(path: Path, data: str) -> None:
-    """Write a 0600 file atomically (never a moment where it is readable by others)."""
+    """Write a 0600 text file atomically (never a moment where it is readable by others)."""
+    write_private_bytes(path, data.encode("utf-8"))
+
+
+def write_private_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
     except BaseException:

@@ -119,9 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         ("bridge", "run the bridge in the foreground (service mode)"),
         ("status", "show the bridge and connection status"),
         ("stop", "stop the bridge"),
+        ("login", "link your phone: QR code in the terminal, or --phone for a pairing code"),
+        ("logout", "unlink this device from WhatsApp"),
         ("demo", "guided tour on a simulated WhatsApp"),
     ]:
-        _common(sub.add_parser(name, help=help_text))
+        sp = sub.add_parser(name, help=help_text)
+        _common(sp)
+        if name == "login":
+            sp.add_argument("--phone", help="your number with country code, for a pairing code")
     _common(parser)
     args = parser.parse_args(argv)
     command = args.command or "serve"
@@ -134,5 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
+    if command in ("login", "logout"):
+        from mcp_server import login
+
+        try:
+            if command == "login":
+                return asyncio.run(login.login(settings, args.phone, _out))
+            return asyncio.run(login.logout(settings, _out))
+        except BridgeError as exc:
+            sys.stderr.write(f"{exc.code}: {exc.message}\n")
+            return 1
     handlers = {"serve": cmd_serve, "bridge": cmd_bridge, "status": cmd_status, "stop": cmd_stop}
     return handlers[command](settings)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from mcp.server.mcpserver import MCPServer
 
 from bridge.settings import Settings
-from mcp_server import tools_read, tools_send, tools_sim
+from mcp_server import tools_admin, tools_read, tools_send, tools_sim
 from mcp_server.app import App
 
 INSTRUCTIONS = """\
@@ -40,6 +40,8 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_read.register(server, app)
     if "send" in settings.toolsets:
         tools_send.register(server, app)
+    if "admin" in settings.toolsets:
+        tools_admin.register(server, app)
     if settings.simulate:
         tools_sim.register(server, app)
     if settings.read_only:

@@ -95,6 +95,12 @@ class BridgeSupervisor:
             ) from None
         return self.client
 
+    async def start_bridge(self) -> ControlClient:
+        """Make sure a bridge runs (spawning one if needed), without staying attached: for CLI
+        commands."""
+        await self._ensure_running()
+        return self.client
+
     async def _ensure_running(self) -> None:
         with contextlib.suppress(BridgeError):
             await self.client.health()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -59,10 +60,13 @@ async def test_a_real_client_over_stdio_reads_searches_and_sends(paths: DataPath
 class RawServer:
     """A server process driven with hand-written JSON-RPC, recording every stdout byte."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self, data_dir: Path, *, simulate: bool = True, env: dict[str, str] | None = None
+    ) -> None:
+        args = [sys.executable, "-m", "mcp_server", "serve"] + (["--simulate"] if simulate else [])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mcp_server", "serve", "--simulate"],
-            env=sim_env(data_dir),
+            args,
+            env=sim_env(data_dir) if env is None else {**os.environ, **env},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

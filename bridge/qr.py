@@ -1,0 +1,31 @@
+"""Rendering the pairing QR payload (whatsmeow's "2@…" string) as a PNG or terminal art."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+
+
+def qr_png(payload: str, *, scale: int = 6) -> bytes:
+    buf = io.BytesIO()
+    segno.make_qr(payload).save(buf, kind="png", scale=scale, border=2)
+    return buf.getvalue()
+
+
+def qr_terminal(payload: str) -> str:
+    """Compact terminal art (two QR rows per text line), dark modules drawn as blocks."""
+    matrix = [list(row) for row in segno.make_qr(payload).matrix]
+    size = len(matrix)
+    border = 2
+    width = size + 2 * border
+    light_row = [0] * width
+    rows = [light_row] * border
+    rows += [[0] * border + [int(b) for b in row] + [0] * border for row in matrix]
+    rows += [light_row] * (border + 1)
+    # On a dark-background terminal, "light" modules must be drawn bright.
+    glyph = {(0, 0): "█", (0, 1): "▀", (1, 0): "▄", (1, 1): " "}
+    lines = []
+    for top, bottom in zip(rows[0::2], rows[1::2], strict=False):
+        lines.append("".join(glyph[(t, b)] for t, b in zip(top, bottom, strict=True)))
+    return "\n".join(lines)

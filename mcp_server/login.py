@@ -1,0 +1,85 @@
+"""`whatsapp-mcp login` / `logout`: link or unlink the phone from a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from bridge.api import (
+    BridgeStatus,
+    LogoutResponse,
+    PairCodeResponse,
+    PairPhoneRequest,
+    QrRequest,
+    QrResponse,
+)
+from bridge.control_client import BridgeError, ControlClient
+from bridge.qr import qr_terminal
+from bridge.settings import Settings
+from bridge.transport import ConnectionState
+from mcp_server.supervisor import BridgeSupervisor
+
+PAIRING_WINDOW = 180.0
+Out = Callable[[str], None]
+
+
+async def _status(client: ControlClient) -> BridgeStatus:
+    return await client.call("GET", "/api/status", BridgeStatus, timeout=5)
+
+
+async def login(settings: Settings, phone: str | None, out: Out) -> int:
+    client = await BridgeSupervisor(settings).start_bridge()
+    status = await _status(client)
+    if status.paired and status.state == ConnectionState.connected:
+        out(f"Already linked as {status.account_jid}.")
+        return 0
+    deadline = time.monotonic() + PAIRING_WINDOW
+    if phone:
+        got = await client.call(
+            "POST",
+            "/api/pairing/phone",
+            PairCodeResponse,
+            PairPhoneRequest(phone=phone),
+            timeout=60,
+        )
+        out(f"Pairing code: {got.code}")
+        out("On the phone: WhatsApp > Linked devices > Link a device > Link with phone number")
+        out("instead, then type the code above.")
+    shown: str | None = None
+    while time.monotonic() < deadline:
+        status = await _status(client)
+        if status.paired and status.state == ConnectionState.connected:
+            out(f"Linked as {status.account_jid}. History sync continues in the background.")
+            return 0
+        if status.state in (ConnectionState.outdated, ConnectionState.banned):
+            out(status.advice)
+            return 1
+        if not phone:
+            try:
+                qr = await client.call(
+                    "POST", "/api/pairing/qr", QrResponse, QrRequest(wait_seconds=5), timeout=15
+                )
+            except BridgeError as exc:
+                if exc.code in {"whatsapp_unreachable"}:
+                    out(exc.message)
+                    return 1
+                if exc.code == "already_paired":
+                    continue
+                qr = None
+            if qr is not None and qr.qr != shown:
+                shown = qr.qr
+                out(qr_terminal(qr.qr))
+                out("Scan with WhatsApp > Linked devices > Link a device.")
+                if qr.png_path:
+                    out(f"(Also saved as {qr.png_path}.)")
+        await asyncio.sleep(1.0)
+    out("Pairing timed out; run `whatsapp-mcp login` again.")
+    return 1
+
+
+async def logout(settings: Settings, out: Out) -> int:
+    client = await BridgeSupervisor(settings).start_bridge()
+    await client.call("POST", "/api/logout", LogoutResponse, timeout=30)
+    out("This device is unlinked from WhatsApp. Stored messages are kept.")
+    return 0
