@@ -48,6 +48,7 @@ async def _tour(data_dir: Path) -> None:
             "WHATSAPP_MCP_DATA_DIR": str(data_dir),
             "WHATSAPP_MCP_SIMULATE_REPLY_DELAY": "1.0",
             "WHATSAPP_MCP_BRIDGE_IDLE_EXIT": "5",
+            "WHATSAPP_MCP_LOG_LEVEL": "WARNING",
         },
     )
     async with Client(params, read_timeout_seconds=60) as client:

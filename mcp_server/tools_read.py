@@ -51,6 +51,13 @@ def register(server: MCPServer, app: App) -> None:
     async def get_status() -> Status:
         """Connection state of the WhatsApp link, whether a phone is paired, which account, and
         how many chats/contacts/messages are stored. Call this first when something fails."""
+        bridge_error: str | None = None
+        bs: BridgeStatus | None = None
+        try:
+            client = await app.supervisor.ready(timeout=3.0)
+            bs = await client.call("GET", "/api/status", BridgeStatus, timeout=3.0)
+        except BridgeError as exc:
+            bridge_error = exc.message
         counts: StoreCounts | None = None
         if app.paths.messages_db.exists():
             with tool_errors():
@@ -63,11 +70,8 @@ def register(server: MCPServer, app: App) -> None:
             store=counts,
             data_dir=str(app.paths.root),
         )
-        try:
-            client = await app.supervisor.ready(timeout=3.0)
-            bs = await client.call("GET", "/api/status", BridgeStatus, timeout=3.0)
-        except BridgeError as exc:
-            status.advice = f"{status.advice} ({exc.message})"
+        if bs is None:
+            status.advice = f"{status.advice} ({bridge_error})"
             return status
         status.state = bs.state.value
         status.advice = bs.advice
