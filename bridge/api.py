@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.transport import ConnectionState
+from store.models import MessageKind
 
 API_VERSION = 1
 Origin = Literal["tool", "cli", "auto_reply"]
@@ -62,6 +63,11 @@ class SendTextRequest(_Wire):
     to: str = Field(min_length=1, max_length=200)
     text: str = Field(min_length=1, max_length=65536)
     reply_to: str | None = Field(default=None, max_length=200)
+    mentions: list[str] = Field(
+        default_factory=list,
+        max_length=256,
+        description="JIDs of group participants @-mentioned in the text.",
+    )
     origin: Origin = "tool"
 
 
@@ -69,6 +75,70 @@ class SendResponse(_Wire):
     id: str
     chat_jid: str
     timestamp: datetime
+
+
+class SendFileRequest(_Wire):
+    """A file to send, by path: the bridge checks the path against the allowed folders and
+    reads the bytes itself (the API never carries file contents)."""
+
+    to: str = Field(min_length=1, max_length=200)
+    path: str = Field(min_length=1, max_length=4096)
+    caption: str | None = Field(default=None, max_length=4096)
+    as_voice_note: bool = False
+    reply_to: str | None = Field(default=None, max_length=200)
+    origin: Origin = "tool"
+
+
+class SendFileResponse(_Wire):
+    id: str
+    chat_jid: str
+    timestamp: datetime
+    kind: MessageKind
+    mime_type: str
+    size: int
+    filename: str
+
+
+class ReactRequest(_Wire):
+    chat: str = Field(min_length=1, max_length=200)
+    message_id: str = Field(min_length=1, max_length=200)
+    emoji: str = Field(max_length=32, description='One emoji; "" removes my reaction.')
+    origin: Origin = "tool"
+
+
+class ReactResponse(_Wire):
+    chat_jid: str
+    message_id: str
+    emoji: str
+    removed: bool
+
+
+class MarkReadRequest(_Wire):
+    chat: str = Field(min_length=1, max_length=200)
+    up_to_message_id: str | None = Field(default=None, max_length=200)
+    origin: Origin = "tool"
+
+
+class MarkReadResponse(_Wire):
+    chat_jid: str
+    marked: int = Field(description="How many messages were reported read to WhatsApp.")
+    unread_count: int = Field(description="Unread messages left in the chat.")
+
+
+class DownloadRequest(_Wire):
+    chat: str = Field(min_length=1, max_length=200)
+    message_id: str = Field(min_length=1, max_length=200)
+
+
+class DownloadResponse(_Wire):
+    chat_jid: str
+    message_id: str
+    kind: MessageKind
+    path: str
+    mime_type: str | None = None
+    size: int
+    filename: str | None = None
+    cached: bool = False
 
 
 class InboundRequest(_Wire):

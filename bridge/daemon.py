@@ -33,6 +33,7 @@ from bridge.http import HttpError
 from bridge.ingest import apply_event
 from bridge.paths import DataPaths, write_private, write_private_bytes
 from bridge.qr import qr_png
+from bridge.routes_messaging import routes as messaging_routes
 from bridge.routes_pairing import routes as pairing_routes
 from bridge.sender import Sender, SendRefused
 from bridge.settings import Settings
@@ -277,6 +278,7 @@ class Bridge:
             Route("POST", "/api/send", self._send, SendTextRequest),
             Route("POST", "/api/stop", self._stop_route),
             *pairing_routes(self),
+            *messaging_routes(self),
         ]
         if self.settings.simulate:
             routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))

@@ -12,13 +12,23 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bridge.api import Origin, SendResponse, SendTextRequest
-from bridge.transport import OutboundText, Transport, TransportError
+from bridge.api import (
+    MarkReadRequest,
+    MarkReadResponse,
+    Origin,
+    ReactRequest,
+    ReactResponse,
+    SendFileResponse,
+    SendResponse,
+    SendTextRequest,
+)
+from bridge.media_files import OutgoingFile
+from bridge.transport import OutboundMedia, OutboundText, Transport, TransportError
 from bridge.writer_thread import WriterThread
 from store.errors import InvalidArgument
-from store.jid import is_broadcast_or_newsletter, parse_address
-from store.models import MessageRecord
-from store.reader import StoreReader
+from store.jid import is_broadcast_or_newsletter, is_group, is_lid, is_user, parse_address
+from store.models import MediaInfo, MessageRecord, ReactionRecord
+from store.reader import MAX_LIMIT, StoreReader
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +114,7 @@ class Sender:
 
     async def send_text(self, req: SendTextRequest) -> SendResponse:
         chat = await self.resolve(req.to)
-        out = OutboundText(chat_jid=chat, text=req.text)
+        out = OutboundText(chat_jid=chat, text=req.text, mentions=_mentions(chat, req.mentions))
         if req.reply_to:
             quoted = self.reader.get_message(chat, req.reply_to)
             out.reply_to_id = quoted.id
@@ -121,7 +131,150 @@ class Sender:
             is_from_me=True,
             reply_to_id=out.reply_to_id,
             reply_to_sender=out.reply_to_sender,
+            mentions=out.mentions,
             is_auto_reply=req.origin == "auto_reply",
         )
         await self.writer.run(self.writer.writer.record_sent, record)
         return SendResponse(id=result.id, chat_jid=chat, timestamp=result.timestamp)
+
+    async def send_media(
+        self,
+        to: str,
+        file: OutgoingFile,
+        *,
+        caption: str | None = None,
+        reply_to: str | None = None,
+        origin: Origin = "tool",
+    ) -> SendFileResponse:
+        """Send an attachment already read from an allowed folder (see bridge.media_files)."""
+        chat = await self.resolve(to)
+        caption = caption.strip() if caption and caption.strip() else None
+        out = OutboundMedia(
+            chat_jid=chat,
+            kind=file.kind,
+            data=file.data,
+            mime_type=file.mime_type,
+            filename=file.filename,
+            caption=caption,
+        )
+        reply_sender: str | None = None
+        if reply_to:
+            quoted = self.reader.get_message(chat, reply_to)
+            out.reply_to_id = quoted.id
+            reply_sender = quoted.sender or self.transport.account_jid
+        action = OutboundAction(
+            kind="media", chat_jid=chat, origin=origin, text=caption, size=len(file.data)
+        )
+        result = await self._deliver(action, lambda: self.transport.send_media(out))
+        record = MessageRecord(
+            id=result.id,
+            chat_jid=chat,
+            sender=None,
+            timestamp=result.timestamp,
+            is_from_me=True,
+            kind=file.kind,
+            caption=caption,
+            media=MediaInfo(
+                mime_type=file.mime_type, filename=file.filename, file_size=len(file.data)
+            ),
+            reply_to_id=out.reply_to_id,
+            reply_to_sender=reply_sender,
+            is_auto_reply=origin == "auto_reply",
+        )
+        await self.writer.run(self.writer.writer.record_sent, record)
+        return SendFileResponse(
+            id=result.id,
+            chat_jid=chat,
+            timestamp=result.timestamp,
+            kind=file.kind,
+            mime_type=file.mime_type,
+            size=len(file.data),
+            filename=file.filename,
+        )
+
+    async def send_reaction(self, req: ReactRequest) -> ReactResponse:
+        """React to a message with an emoji; "" removes my reaction."""
+        chat = await self.resolve(req.chat)
+        emoji = req.emoji.strip()
+        if emoji and any(ch.isspace() or (ch.isascii() and ch.isalpha()) for ch in emoji):
+            raise InvalidArgument(
+                f'{req.emoji!r} is not an emoji: a reaction is one emoji, or "" to remove it.'
+            )
+        target = self.reader.get_message(chat, req.message_id)
+        author = None if target.is_from_me else target.sender
+        action = OutboundAction(kind="reaction", chat_jid=chat, origin=req.origin, text=emoji)
+        result = await self._deliver(
+            action, lambda: self.transport.send_reaction(chat, target.id, author, emoji)
+        )
+        me = await self._account()
+        await self.writer.run(
+            self.writer.writer.apply_reaction,
+            ReactionRecord(
+                chat_jid=chat,
+                message_id=target.id,
+                sender=me,
+                emoji=emoji,
+                timestamp=result.timestamp,
+            ),
+        )
+        return ReactResponse(chat_jid=chat, message_id=target.id, emoji=emoji, removed=not emoji)
+
+    async def mark_read(self, req: MarkReadRequest) -> MarkReadResponse:
+        """Send read receipts for a chat's unread messages (up to one, if given) and update the
+        stored unread count. Only this explicit call marks anything read."""
+        chat = await self.resolve(req.chat)
+        view = self.reader.get_chat(chat)
+        unread = max(view.unread_count, 0)
+        # The newest inbound messages are the unread ones; with none counted, the newest one
+        # still gets a receipt (the phone may think otherwise).
+        wanted = max(unread, 1)
+        page = self.reader.list_messages(
+            chat_jid=chat, order="newest", limit=min(MAX_LIMIT, wanted + 50)
+        )
+        inbound = [m for m in page.items if not m.is_from_me][:wanted]
+        remaining = 0
+        if req.up_to_message_id:
+            cutoff = self.reader.get_message(chat, req.up_to_message_id)
+            newer = [m for m in inbound if (m.timestamp, m.id) > (cutoff.timestamp, cutoff.id)]
+            remaining = min(len(newer), unread)
+            inbound = [m for m in inbound if m not in newer]
+        by_sender: dict[str | None, list[str]] = {}
+        for m in inbound:
+            if is_group(chat) and not m.sender:
+                continue  # whatsmeow needs each group message's author
+            by_sender.setdefault(m.sender if is_group(chat) else None, []).append(m.id)
+
+        async def do() -> None:
+            # whatsmeow marks several ids in one receipt only when they share a sender.
+            for sender, ids in by_sender.items():
+                await self.transport.mark_read(chat, ids, sender)
+
+        action = OutboundAction(kind="mark_read", chat_jid=chat, origin=req.origin)
+        await self._deliver(action, do)
+        await self.writer.run(self.writer.writer.set_unread_count, chat, remaining)
+        marked = sum(len(ids) for ids in by_sender.values())
+        return MarkReadResponse(chat_jid=chat, marked=marked, unread_count=remaining)
+
+    async def _account(self) -> str:
+        me = self.transport.account_jid or await self.writer.run(
+            self.writer.writer.get_kv, "account_jid"
+        )
+        if not me:
+            raise InvalidArgument("The account is not known yet; wait until WhatsApp connects.")
+        return me
+
+
+def _mentions(chat: str, mentions: list[str]) -> list[str]:
+    """Mentioned people as JIDs; mentions exist only in groups."""
+    if not mentions:
+        return []
+    if not is_group(chat):
+        raise InvalidArgument("@mentions work only in groups; this is a direct chat.")
+    out: list[str] = []
+    for raw in mentions:
+        jid = parse_address(raw)
+        if jid is None or not (is_user(jid) or is_lid(jid)):
+            raise InvalidArgument(f"Mention {raw!r} is not a person's JID or phone number.")
+        if jid not in out:
+            out.append(jid)
+    return out

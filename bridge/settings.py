@@ -59,6 +59,11 @@ class Settings(BaseModel):
     read_only: bool = Field(
         default=False, description="Register no write tool, and make the bridge refuse sends."
     )
+    media_roots: str = Field(
+        default="",
+        description="Folders files may be sent from (os.pathsep-separated absolute paths); "
+        "empty means <data dir>/outbox. See bridge.media_files.",
+    )
 
 
 # name → (field, default shown in README). Booleans accept 1/true/yes/on.
@@ -74,6 +79,7 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_LOG_LEVEL": "log_level",
     "WHATSAPP_MCP_TOOLSETS": "toolsets",
     "WHATSAPP_MCP_READ_ONLY": "read_only",
+    "WHATSAPP_MCP_MEDIA_ROOTS": "media_roots",
 }
 _BOOL_FIELDS = {"simulate", "read_only"}
 

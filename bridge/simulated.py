@@ -29,6 +29,7 @@ from bridge.transport import (
     ContactsEvent,
     GroupEvent,
     HistoryEvent,
+    MediaUnavailable,
     MessageEvent,
     NotConnected,
     OutboundMedia,
@@ -37,7 +38,6 @@ from bridge.transport import (
     ReactionEvent,
     ReceiptEvent,
     SendResult,
-    TransportError,
     TransportEvent,
 )
 from store.errors import InvalidArgument
@@ -215,11 +215,13 @@ class SimulatedTransport:
     async def download_media(
         self, chat_jid: str, message_id: str, media: dict[str, object]
     ) -> bytes:
+        self._require_connected()
         data = self._media.get(message_id)
         if data is None:
-            raise TransportError(
-                f"media expired or unknown for message {message_id} in {chat_jid}: the simulated "
-                "phone no longer has it."
+            raise MediaUnavailable(
+                f"The attachment of message {message_id} in {chat_jid} has expired: the "
+                "simulated WhatsApp servers and phone no longer have it. Ask the sender to send "
+                "it again."
             )
         return data
 

@@ -168,6 +168,10 @@ class NotConnected(TransportError):
     """The command needs a live, paired connection."""
 
 
+class MediaUnavailable(TransportError):
+    """WhatsApp no longer has the attachment (expired or deleted from its servers)."""
+
+
 @runtime_checkable
 class Transport(Protocol):
     """Everything the bridge needs from WhatsApp."""

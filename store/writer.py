@@ -404,6 +404,14 @@ class StoreWriter:
                 "UPDATE chats SET unread_count = 0 WHERE jid = ?", (self.resolve_jid(chat_jid),)
             )
 
+    def set_unread_count(self, chat_jid: str, count: int) -> None:
+        """After marking part of a chat read: `count` newer messages stay unread."""
+        with self._tx():
+            self._conn.execute(
+                "UPDATE chats SET unread_count = ? WHERE jid = ?",
+                (max(0, count), self.resolve_jid(chat_jid)),
+            )
+
     # ------------------------------------------------------------------ reactions, edits, deletes
 
     def apply_reaction(self, r: ReactionRecord) -> None:
