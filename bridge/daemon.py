@@ -29,6 +29,7 @@ from bridge.api import (
     StopResponse,
 )
 from bridge.control_server import ControlServer, Route
+from bridge.gate import open_gate
 from bridge.http import HttpError
 from bridge.ingest import apply_event
 from bridge.paths import DataPaths, write_private, write_private_bytes
@@ -91,7 +92,7 @@ class Bridge:
         self.transport = transport
         self.writer = writer
         self.reader = reader
-        self.sender = Sender(transport, writer, reader)
+        self.sender = Sender(transport, writer, reader, gate=open_gate(settings, writer, transport))
         self.idle_exit = idle_exit
         self.started_at = datetime.now(timezone.utc)
         self.state = ConnectionState.disconnected

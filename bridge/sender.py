@@ -22,11 +22,12 @@ from bridge.api import (
     SendResponse,
     SendTextRequest,
 )
+from bridge.gate import SendGate
 from bridge.media_files import OutgoingFile
 from bridge.transport import OutboundMedia, OutboundText, Transport, TransportError
 from bridge.writer_thread import WriterThread
 from store.errors import InvalidArgument
-from store.jid import is_broadcast_or_newsletter, is_group, is_lid, is_user, parse_address
+from store.jid import is_group, is_lid, is_user, parse_address
 from store.models import MediaInfo, MessageRecord, ReactionRecord
 from store.reader import MAX_LIMIT, StoreReader
 
@@ -58,47 +59,47 @@ class OutboundAction(BaseModel):
 
 
 class Sender:
-    def __init__(self, transport: Transport, writer: WriterThread, reader: StoreReader) -> None:
+    def __init__(
+        self, transport: Transport, writer: WriterThread, reader: StoreReader, *, gate: SendGate
+    ) -> None:
         self.transport = transport
         self.writer = writer
         self.reader = reader
+        # Required: a Sender without its gate must not exist (bridge.gate builds it from Settings).
+        self.gate = gate
 
     # ------------------------------------------------------------------ the gate
 
     async def _gate(self, action: OutboundAction) -> None:
-        """Raise SendRefused when policy forbids `action`."""
-        if is_broadcast_or_newsletter(action.chat_jid):
-            raise SendRefused(
-                "recipient_not_allowed",
-                f"Sending to {action.chat_jid} (status/broadcast/newsletter) is not supported.",
-            )
+        """Raise SendRefused when policy forbids `action` (see bridge/gate.py for the rules)."""
+        refusal = await self.gate.check(action)
+        if refusal is not None:
+            raise SendRefused(refusal.code, refusal.message)
 
     async def _audit(
         self, action: OutboundAction, outcome: Outcome, detail: str | None, message_id: str | None
     ) -> None:
-        """Record the attempt and its outcome."""
-        log.info(
-            "send %s to %s by %s: %s%s",
-            action.kind,
-            action.chat_jid,
-            action.origin,
-            outcome,
-            f" ({detail})" if detail else "",
-        )
+        """Record the attempt and its outcome in the store's send log (bridge/audit.py)."""
+        await self.gate.record(action, outcome, detail, message_id)
 
     async def _deliver(self, action: OutboundAction, do: Callable[[], Awaitable[T]]) -> T:
-        try:
-            await self._gate(action)
-        except SendRefused as exc:
-            await self._audit(action, "refused", f"{exc.code}: {exc}", None)
-            raise
-        try:
-            result = await do()
-        except TransportError as exc:
-            await self._audit(action, "failed", str(exc), None)
-            raise
-        await self._audit(action, "sent", None, getattr(result, "id", None))
-        return result
+        # One turn spans check → send → record, so concurrent sends cannot both pass a window.
+        async with self.gate.turn(action):
+            try:
+                await self._gate(action)
+            except SendRefused as exc:
+                await self._audit(action, "refused", f"{exc.code}: {exc}", None)
+                raise
+            try:
+                result = await do()
+            except TransportError as exc:
+                await self._audit(action, "failed", str(exc), None)
+                raise
+            except Exception as exc:  # audited whatever it was, then re-raised unchanged
+                await self._audit(action, "failed", f"{type(exc).__name__}: {exc}", None)
+                raise
+            await self._audit(action, "sent", None, getattr(result, "id", None))
+            return result
 
     # ------------------------------------------------------------------ actions
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "WHATSAPP_MCP_"
 
@@ -59,6 +59,32 @@ class Settings(BaseModel):
     read_only: bool = Field(
         default=False, description="Register no write tool, and make the bridge refuse sends."
     )
+    # Send safety (bridge/gate.py). Rate limits looser than the defaults are capped on a real
+    # account (bridge/ratelimit.py); simulate mode accepts any value.
+    send_policy: Literal["contacts", "known", "any"] = Field(
+        default="contacts", description="Who may receive messages: contacts, known or any."
+    )
+    allowed_recipients: str = Field(
+        default="", description="Comma-separated phones or JIDs that are always allowed."
+    )
+    blocked_recipients: str = Field(
+        default="", description="Comma-separated phones or JIDs that are never allowed."
+    )
+    send_per_minute: int = Field(default=3, ge=1, description="Sends per minute, at most.")
+    send_per_hour: int = Field(default=20, ge=1, description="Sends per hour, at most.")
+    send_per_day: int = Field(default=100, ge=1, description="Sends per 24 hours, at most.")
+    send_min_interval: float = Field(
+        default=8.0, ge=0, description="Seconds between two sends (±50 % jitter), at least."
+    )
+
+    @field_validator("allowed_recipients", "blocked_recipients")
+    @classmethod
+    def _recipient_list(cls, value: str) -> str:
+        from bridge.policy import parse_recipients  # policy imports store, not settings
+
+        parse_recipients(value)
+        return value
+
     media_roots: str = Field(
         default="",
         description="Folders files may be sent from (os.pathsep-separated absolute paths); "
@@ -79,6 +105,13 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_LOG_LEVEL": "log_level",
     "WHATSAPP_MCP_TOOLSETS": "toolsets",
     "WHATSAPP_MCP_READ_ONLY": "read_only",
+    "WHATSAPP_MCP_SEND_POLICY": "send_policy",
+    "WHATSAPP_MCP_ALLOWED_RECIPIENTS": "allowed_recipients",
+    "WHATSAPP_MCP_BLOCKED_RECIPIENTS": "blocked_recipients",
+    "WHATSAPP_MCP_SEND_PER_MINUTE": "send_per_minute",
+    "WHATSAPP_MCP_SEND_PER_HOUR": "send_per_hour",
+    "WHATSAPP_MCP_SEND_PER_DAY": "send_per_day",
+    "WHATSAPP_MCP_SEND_MIN_INTERVAL": "send_min_interval",
     "WHATSAPP_MCP_MEDIA_ROOTS": "media_roots",
 }
 _BOOL_FIELDS = {"simulate", "read_only"}

@@ -122,8 +122,31 @@ CREATE TABLE kv (
 );
 """
 
+# The send gate's memory: every outbound attempt (sent, refused, failed). Rate limits and the
+# same-text fan-out rule are computed from the `sent` rows, so they hold across bridge restarts.
+# `spacing_ms` is the jittered gap drawn after a send: the next send waits until at + spacing_ms.
+_V2_SEND_LOG = """
+CREATE TABLE send_log (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    text_sha256 TEXT,
+    text_length INTEGER,
+    fanout_key TEXT,
+    rate_limited INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'refused', 'failed')),
+    reason TEXT,
+    message_id TEXT,
+    spacing_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX send_log_sent_by_time ON send_log (outcome, rate_limited, at);
+CREATE INDEX send_log_by_fanout ON send_log (fanout_key, at) WHERE fanout_key IS NOT NULL;
+"""
+
 # Index i holds the script that takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

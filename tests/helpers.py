@@ -20,6 +20,12 @@ def sim_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "WHATSAPP_MCP_SIMULATE": "1",
         "WHATSAPP_MCP_SIMULATE_REPLY_DELAY": "0.2",
         "WHATSAPP_MCP_BRIDGE_IDLE_EXIT": "3",
+        # Simulate mode lets tests loosen the send limits (no real number can be banned); the
+        # recipient policy stays at its product default, `contacts`.
+        "WHATSAPP_MCP_SEND_MIN_INTERVAL": "0",
+        "WHATSAPP_MCP_SEND_PER_MINUTE": "1000",
+        "WHATSAPP_MCP_SEND_PER_HOUR": "10000",
+        "WHATSAPP_MCP_SEND_PER_DAY": "100000",
     }
     env.update(extra)
     return env
