@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from mcp.server.mcpserver import MCPServer
 
 from bridge.settings import Settings
-from mcp_server import tools_admin, tools_read, tools_send, tools_sim
+from mcp_server import tools_admin, tools_read, tools_safety, tools_send, tools_sim
 from mcp_server.app import App
 
 INSTRUCTIONS = """\
@@ -38,6 +38,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     )
     if "read" in settings.toolsets:
         tools_read.register(server, app)
+        tools_safety.register(server, app)
     if "send" in settings.toolsets:
         tools_send.register(server, app)
     if "admin" in settings.toolsets:
