@@ -28,6 +28,8 @@ from bridge.api import (
     SendTextRequest,
     StopResponse,
 )
+from bridge.autoreply.engine import AutoReplyEngine
+from bridge.autoreply.routes import routes as autoreply_routes
 from bridge.control_server import ControlServer, Route
 from bridge.gate import open_gate
 from bridge.http import HttpError
@@ -93,6 +95,9 @@ class Bridge:
         self.writer = writer
         self.reader = reader
         self.sender = Sender(transport, writer, reader, gate=open_gate(settings, writer, transport))
+        self.autoreply = AutoReplyEngine(
+            settings, transport=transport, sender=self.sender, writer=writer, reader=reader
+        )
         self.idle_exit = idle_exit
         self.started_at = datetime.now(timezone.utc)
         self.state = ConnectionState.disconnected
@@ -122,6 +127,7 @@ class Bridge:
             map_error=map_error,
             on_request=self._touch,
         )
+        await self.autoreply.start()
         await self._bind()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -144,6 +150,8 @@ class Bridge:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            with contextlib.suppress(Exception):
+                await self.autoreply.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.transport.stop(), 5)
 
@@ -183,8 +191,8 @@ class Bridge:
         self._last_activity = time.monotonic()
 
     def keep_alive(self) -> bool:
-        """Reasons to stay up with nobody attached (auto-reply hooks in here)."""
-        return False
+        """Reasons to stay up with nobody attached: an auto-reply rule is on."""
+        return self.autoreply.active()
 
     # ------------------------------------------------------------------ events
 
@@ -219,6 +227,8 @@ class Bridge:
         if isinstance(event, MessageEvent):
             chat = published[0].chat_jid if published else None
             self._wake(chat or event.message.chat_jid, event.message.id)
+            # Every inbound delivery, new or repeated: the auto-reply ledger dedups, not ingest.
+            self.autoreply.on_message(event.message)
 
     async def wait_pairing_change(self, timeout: float) -> None:
         """Wait (bounded) until the next connection or pairing event."""
@@ -280,6 +290,7 @@ class Bridge:
             Route("POST", "/api/stop", self._stop_route),
             *pairing_routes(self),
             *messaging_routes(self),
+            *autoreply_routes(self.autoreply),
         ]
         if self.settings.simulate:
             routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))

@@ -256,6 +256,12 @@ class Sender:
         marked = sum(len(ids) for ids in by_sender.values())
         return MarkReadResponse(chat_jid=chat, marked=marked, unread_count=remaining)
 
+    async def set_typing(self, chat_jid: str, typing: bool, origin: Origin) -> None:
+        """Typing presence in a chat ("composing" or "paused"); judged by the gate like a send."""
+        chat = await self.resolve(chat_jid)
+        action = OutboundAction(kind="typing", chat_jid=chat, origin=origin)
+        await self._deliver(action, lambda: self.transport.set_typing(chat, typing))
+
     async def _account(self) -> str:
         me = self.transport.account_jid or await self.writer.run(
             self.writer.writer.get_kv, "account_jid"

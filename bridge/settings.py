@@ -85,6 +85,41 @@ class Settings(BaseModel):
         parse_recipients(value)
         return value
 
+    # Auto-reply (bridge/autoreply). The Gemini key and base URL are read by google-genai itself
+    # from GEMINI_API_KEY / GOOGLE_API_KEY / GOOGLE_GEMINI_BASE_URL (see PASSTHROUGH_ENV_VARS).
+    autoreply_model: str = Field(
+        default="gemini-2.5-flash", min_length=1, description="Gemini model for auto-replies."
+    )
+    autoreply_history: int = Field(
+        default=20, ge=1, le=200, description="Messages of the chat given to the model."
+    )
+    autoreply_history_chars: int = Field(
+        default=6000, ge=200, le=200_000, description="Character budget for that history."
+    )
+    autoreply_debounce: float = Field(
+        default=4.0, ge=0, le=300, description="Seconds of quiet before a burst is answered."
+    )
+    autoreply_delay_min: float = Field(
+        default=2.0, ge=0, le=600, description="Shortest typing delay before a reply (seconds)."
+    )
+    autoreply_delay_max: float = Field(
+        default=10.0, ge=0, le=600, description="Longest typing delay before a reply (seconds)."
+    )
+    autoreply_chat_cap: int = Field(
+        default=10, ge=1, description="Auto-replies per chat per hour, at most."
+    )
+    autoreply_global_cap: int = Field(
+        default=20, ge=1, description="Auto-replies across all chats per hour, at most."
+    )
+    autoreply_takeover_pause: float = Field(
+        default=1800.0, ge=0, description="Seconds a chat stays quiet after I write in it by hand."
+    )
+    autoreply_gemini_attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries per reply on Gemini 429/5xx/network errors."
+    )
+    autoreply_retry_delay: float = Field(
+        default=1.0, ge=0, le=60, description="First backoff between Gemini tries; doubles."
+    )
     media_roots: str = Field(
         default="",
         description="Folders files may be sent from (os.pathsep-separated absolute paths); "
@@ -112,9 +147,27 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_SEND_PER_HOUR": "send_per_hour",
     "WHATSAPP_MCP_SEND_PER_DAY": "send_per_day",
     "WHATSAPP_MCP_SEND_MIN_INTERVAL": "send_min_interval",
+    "WHATSAPP_MCP_AUTOREPLY_MODEL": "autoreply_model",
+    "WHATSAPP_MCP_AUTOREPLY_HISTORY": "autoreply_history",
+    "WHATSAPP_MCP_AUTOREPLY_HISTORY_CHARS": "autoreply_history_chars",
+    "WHATSAPP_MCP_AUTOREPLY_DEBOUNCE": "autoreply_debounce",
+    "WHATSAPP_MCP_AUTOREPLY_DELAY_MIN": "autoreply_delay_min",
+    "WHATSAPP_MCP_AUTOREPLY_DELAY_MAX": "autoreply_delay_max",
+    "WHATSAPP_MCP_AUTOREPLY_CHAT_CAP": "autoreply_chat_cap",
+    "WHATSAPP_MCP_AUTOREPLY_GLOBAL_CAP": "autoreply_global_cap",
+    "WHATSAPP_MCP_AUTOREPLY_TAKEOVER_PAUSE": "autoreply_takeover_pause",
+    "WHATSAPP_MCP_AUTOREPLY_GEMINI_ATTEMPTS": "autoreply_gemini_attempts",
+    "WHATSAPP_MCP_AUTOREPLY_RETRY_DELAY": "autoreply_retry_delay",
     "WHATSAPP_MCP_MEDIA_ROOTS": "media_roots",
 }
 _BOOL_FIELDS = {"simulate", "read_only"}
+# Read by google-genai itself in the bridge; documented in the README's settings table and passed
+# to the spawned bridge with the rest of the MCP server's environment.
+PASSTHROUGH_ENV_VARS: tuple[str, ...] = (
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GEMINI_BASE_URL",
+)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

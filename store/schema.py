@@ -145,8 +145,63 @@ CREATE INDEX send_log_sent_by_time ON send_log (outcome, rate_limited, at);
 CREATE INDEX send_log_by_fanout ON send_log (fanout_key, at) WHERE fanout_key IS NOT NULL;
 """
 
+# Auto-reply: rules (one per chat JID, or 'all_contacts') with their running stats, the ledger
+# (one row per inbound message ever considered: at most one reply each, across restarts) and one
+# row per reply attempt (hourly caps are counted from it, so they hold across restarts too).
+_V3_AUTOREPLY = """
+CREATE TABLE autoreply_rules (
+    chat TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('gemini', 'static')),
+    instructions TEXT,
+    static_text TEXT,
+    mention_only INTEGER NOT NULL DEFAULT 0,
+    until INTEGER,
+    quiet_hours TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    replies INTEGER NOT NULL DEFAULT 0,
+    last_reply_at INTEGER,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    total_tokens INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_error_at INTEGER,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    last_skip_reason TEXT
+);
+
+CREATE TABLE autoreply_replies (
+    seq INTEGER PRIMARY KEY,
+    chat_jid TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('claimed', 'sent', 'failed', 'skipped')),
+    claimed_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    reply_id TEXT,
+    detail TEXT,
+    prompt_tokens INTEGER,
+    output_tokens INTEGER,
+    total_tokens INTEGER
+);
+CREATE INDEX autoreply_replies_by_chat ON autoreply_replies (chat_jid, claimed_at);
+CREATE INDEX autoreply_replies_by_time ON autoreply_replies (claimed_at);
+
+CREATE TABLE autoreply_ledger (
+    chat_jid TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('claimed', 'sent', 'failed', 'skipped')),
+    reply_seq INTEGER REFERENCES autoreply_replies (seq),
+    detail TEXT,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (chat_jid, message_id)
+) WITHOUT ROWID;
+"""
+
 # Index i holds the script that takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG]
+MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,87 @@
+"""The Gemini replier: the only module that imports google-genai.
+
+The key comes from GEMINI_API_KEY (or GOOGLE_API_KEY) and the endpoint from
+GOOGLE_GEMINI_BASE_URL when set, both read by google-genai itself; tests point the real client at
+a local fake server that way. The model gets no tools: `generate_content` is called with a system
+instruction and one text prompt, nothing else it could act through. The SDK's own retries stay
+off (its default); the engine retries with its own bounded backoff and records each failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx2
+from google import genai
+from google.genai import errors, types
+
+from bridge.autoreply.replier import Generated, ReplyFailed, ReplyRequest, ReplyRetryable
+
+log = logging.getLogger(__name__)
+
+_RETRYABLE_CODES = frozenset({408, 429, 500, 502, 503, 504})
+_TIMEOUT_MS = 30_000
+
+
+class GeminiReplier:
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._client: genai.Client | None = None
+
+    def _get_client(self) -> genai.Client:
+        if self._client is None:
+            try:
+                self._client = genai.Client(
+                    http_options=types.HttpOptions(timeout=_TIMEOUT_MS, retry_options=None)
+                )
+            except ValueError as exc:  # no API key in the environment
+                raise ReplyFailed(
+                    "No Gemini API key: set GEMINI_API_KEY in the environment of the MCP server "
+                    f"(it passes it to the bridge), then restart the bridge. ({exc})"
+                ) from exc
+        return self._client
+
+    async def generate(self, request: ReplyRequest) -> Generated:
+        client = self._get_client()
+        config = types.GenerateContentConfig(
+            system_instruction=request.system_instruction,
+            # Explicitly none: the auto-reply model must have nothing to act through.
+            tools=None,
+            candidate_count=1,
+        )
+        contents = [types.Content(role="user", parts=[types.Part(text=request.prompt)])]
+        try:
+            response = await client.aio.models.generate_content(
+                model=self.model, contents=contents, config=config
+            )
+        except errors.APIError as exc:
+            message = f"Gemini HTTP {exc.code} {exc.status or ''}: {exc.message or exc}".strip()
+            if exc.code in _RETRYABLE_CODES:
+                raise ReplyRetryable(message) from exc
+            raise ReplyFailed(message) from exc
+        except (httpx2.TransportError, asyncio.TimeoutError) as exc:
+            raise ReplyRetryable(f"Gemini unreachable: {type(exc).__name__}: {exc}") from exc
+        text = (response.text or "").strip()
+        if not text:
+            feedback = response.prompt_feedback
+            reason = feedback.block_reason if feedback is not None else None
+            finish = None
+            if response.candidates:
+                finish = response.candidates[0].finish_reason
+            raise ReplyFailed(
+                f"Gemini returned no text (block reason: {reason}, finish reason: {finish})."
+            )
+        usage = response.usage_metadata
+        return Generated(
+            text=text,
+            prompt_tokens=usage.prompt_token_count if usage else None,
+            output_tokens=usage.candidates_token_count if usage else None,
+            total_tokens=usage.total_token_count if usage else None,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aio.aclose()
+            self._client.close()
+            self._client = None

@@ -1,0 +1,480 @@
+"""Auto-reply rules, the reply ledger and per-rule stats.
+
+The bridge is the only writer (`AutoReplyStore`, on its own connection with `synchronous=FULL`,
+so a claimed ledger row is on disk before the reply it guards is sent); MCP servers read the
+rules and stats through a read-only connection (`AutoReplyReader`).
+
+The ledger is claim-before-send, i.e. at-most-once: every inbound message id the engine decides
+about gets one ledger row, written in the same transaction that checks the caps and the human
+takeover. A crash between that commit and the send leaves the row `claimed` and the message
+unanswered, never answered twice: a missed auto-reply is visible and harmless, a double one is
+the embarrassment this feature must not produce.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from store.models import from_ms, to_ms
+
+ALL_CONTACTS = "all_contacts"
+LedgerState = Literal["claimed", "sent", "failed", "skipped"]
+
+
+class RuleMode(str, Enum):
+    gemini = "gemini"
+    static = "static"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleStats(_Model):
+    replies: int = Field(default=0, description="Auto-replies sent under this rule.")
+    last_reply_at: datetime | None = None
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = Field(default=0, description="Gemini tokens used (usage_metadata).")
+    errors: int = Field(
+        default=0, description="Messages skipped because generating or sending failed."
+    )
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    skipped: int = Field(
+        default=0, description="Messages not answered by a safety rule (caps, takeover, quiet…)."
+    )
+    last_skip_reason: str | None = None
+
+
+class AutoReplyRule(_Model):
+    chat: str = Field(description="Chat JID, or 'all_contacts' (saved contacts, never groups).")
+    enabled: bool
+    mode: RuleMode
+    instructions: str | None = None
+    static_text: str | None = None
+    mention_only: bool = False
+    until: datetime | None = Field(default=None, description="The rule switches off at this time.")
+    quiet_hours: str | None = Field(
+        default=None, description="'HH:MM-HH:MM' in the bridge's local time: no replies then."
+    )
+    created_at: datetime
+    updated_at: datetime
+    stats: RuleStats = Field(default_factory=RuleStats)
+
+
+class RuleUpdate(_Model):
+    """What the engine writes for a rule; stats are the store's business."""
+
+    chat: str
+    enabled: bool
+    mode: RuleMode = RuleMode.gemini
+    instructions: str | None = None
+    static_text: str | None = None
+    mention_only: bool = False
+    until: datetime | None = None
+    quiet_hours: str | None = None
+
+
+class Claim(_Model):
+    """A reply attempt that may go ahead: `message_ids` are now claimed in the ledger."""
+
+    reply_seq: int
+    message_ids: list[str]
+
+
+class Skip(_Model):
+    reason: str
+    message_ids: list[str]
+
+
+class LedgerEntry(_Model):
+    chat_jid: str
+    message_id: str
+    rule: str
+    state: LedgerState
+    reply_id: str | None = None
+    detail: str | None = None
+    at: datetime
+
+
+_RULE_COLS = (
+    "chat, enabled, mode, instructions, static_text, mention_only, until, quiet_hours, "
+    "created_at, updated_at, replies, last_reply_at, prompt_tokens, output_tokens, total_tokens, "
+    "errors, last_error, last_error_at, skipped, last_skip_reason"
+)
+
+
+def _ms(value: object) -> datetime | None:
+    return None if value is None else from_ms(int(str(value)))
+
+
+def _rule(row: Sequence[object]) -> AutoReplyRule:
+    (chat, enabled, mode, instructions, static_text, mention_only, until, quiet, created,
+     updated, replies, last_reply, ptok, otok, ttok, errors, last_error, last_error_at,
+     skipped, last_skip) = row  # fmt: skip
+    return AutoReplyRule(
+        chat=str(chat),
+        enabled=bool(enabled),
+        mode=RuleMode(str(mode)),
+        instructions=None if instructions is None else str(instructions),
+        static_text=None if static_text is None else str(static_text),
+        mention_only=bool(mention_only),
+        until=_ms(until),
+        quiet_hours=None if quiet is None else str(quiet),
+        created_at=from_ms(int(str(created))),
+        updated_at=from_ms(int(str(updated))),
+        stats=RuleStats(
+            replies=int(str(replies)),
+            last_reply_at=_ms(last_reply),
+            prompt_tokens=int(str(ptok)),
+            output_tokens=int(str(otok)),
+            total_tokens=int(str(ttok)),
+            errors=int(str(errors)),
+            last_error=None if last_error is None else str(last_error),
+            last_error_at=_ms(last_error_at),
+            skipped=int(str(skipped)),
+            last_skip_reason=None if last_skip is None else str(last_skip),
+        ),
+    )
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def read_ledger(conn: sqlite3.Connection, chat_jid: str | None = None) -> list[LedgerEntry]:
+    """Ledger rows (with the reply each led to), oldest first."""
+    where, params = ("WHERE l.chat_jid = ?", [chat_jid]) if chat_jid else ("", [])
+    rows = conn.execute(
+        "SELECT l.chat_jid, l.message_id, l.rule, l.state, r.reply_id, l.detail, l.at "
+        "FROM autoreply_ledger l LEFT JOIN autoreply_replies r ON r.seq = l.reply_seq "
+        f"{where} ORDER BY l.at, l.message_id",
+        params,
+    )
+    return [
+        LedgerEntry(
+            chat_jid=str(r[0]),
+            message_id=str(r[1]),
+            rule=str(r[2]),
+            state=r[3],
+            reply_id=None if r[4] is None else str(r[4]),
+            detail=None if r[5] is None else str(r[5]),
+            at=from_ms(int(r[6])),
+        )
+        for r in rows.fetchall()
+    ]
+
+
+class AutoReplyReader:
+    """Read-only view for MCP servers (thread-safe: tools run on worker threads)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    def rules(self) -> list[AutoReplyRule]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_RULE_COLS} FROM autoreply_rules ORDER BY chat"
+            ).fetchall()
+        return [_rule(r) for r in rows]
+
+    def ledger(self, chat_jid: str | None = None) -> list[LedgerEntry]:
+        with self._lock:
+            return read_ledger(self._conn, chat_jid)
+
+    def rule(self, chat: str) -> AutoReplyRule | None:
+        return next((r for r in self.rules() if r.chat == chat), None)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class AutoReplyStore:
+    """The bridge's writer for auto-reply state. Call from one thread (the store-writer thread)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        # The ledger guards against double replies: make its commits survive power loss too.
+        conn.execute("PRAGMA synchronous = FULL")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _tx(self) -> _Tx:
+        return _Tx(self._conn)
+
+    # ------------------------------------------------------------------ rules
+
+    def rules(self) -> list[AutoReplyRule]:
+        rows = self._conn.execute(f"SELECT {_RULE_COLS} FROM autoreply_rules ORDER BY chat")
+        return [_rule(r) for r in rows.fetchall()]
+
+    def rule(self, chat: str) -> AutoReplyRule | None:
+        row = self._conn.execute(
+            f"SELECT {_RULE_COLS} FROM autoreply_rules WHERE chat = ?", (chat,)
+        ).fetchone()
+        return None if row is None else _rule(row)
+
+    def put_rule(self, update: RuleUpdate) -> AutoReplyRule:
+        now = _now_ms()
+        with self._tx():
+            self._conn.execute(
+                """
+                INSERT INTO autoreply_rules (chat, enabled, mode, instructions, static_text,
+                    mention_only, until, quiet_hours, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (chat) DO UPDATE SET
+                    enabled = excluded.enabled, mode = excluded.mode,
+                    instructions = excluded.instructions, static_text = excluded.static_text,
+                    mention_only = excluded.mention_only, until = excluded.until,
+                    quiet_hours = excluded.quiet_hours, updated_at = excluded.updated_at
+                """,
+                (
+                    update.chat,
+                    int(update.enabled),
+                    update.mode.value,
+                    update.instructions,
+                    update.static_text,
+                    int(update.mention_only),
+                    None if update.until is None else to_ms(update.until),
+                    update.quiet_hours,
+                    now,
+                    now,
+                ),
+            )
+        rule = self.rule(update.chat)
+        assert rule is not None
+        return rule
+
+    def disable_all(self) -> int:
+        """The kill switch: every rule off; returns how many were on."""
+        with self._tx():
+            cur = self._conn.execute(
+                "UPDATE autoreply_rules SET enabled = 0, updated_at = ? WHERE enabled = 1",
+                (_now_ms(),),
+            )
+            return cur.rowcount
+
+    # ------------------------------------------------------------------ ledger
+
+    def abandon_claims(self) -> int:
+        """At start: attempts a previous bridge claimed but never closed (it stopped or crashed
+        in between) become failures. Their messages are not retried: the send may have
+        happened."""
+        at = _now_ms()
+        detail = "interrupted: the bridge stopped during this reply (not retried)"
+        with self._tx():
+            seqs = [
+                int(r[0])
+                for r in self._conn.execute(
+                    "SELECT seq FROM autoreply_replies WHERE state = 'claimed'"
+                ).fetchall()
+            ]
+            for seq in seqs:
+                self._conn.execute(
+                    "UPDATE autoreply_replies SET state = 'failed', finished_at = ?, detail = ? "
+                    "WHERE seq = ?",
+                    (at, detail, seq),
+                )
+                self._conn.execute(
+                    "UPDATE autoreply_ledger SET state = 'failed', detail = ?, at = ? "
+                    "WHERE reply_seq = ?",
+                    (detail, at, seq),
+                )
+            return len(seqs)
+
+    def known(self, chat_jid: str, message_ids: Sequence[str]) -> set[str]:
+        """Which of `message_ids` already have a ledger row (were decided before)."""
+        if not message_ids:
+            return set()
+        rows = self._conn.execute(
+            f"SELECT message_id FROM autoreply_ledger WHERE chat_jid = ? "
+            f"AND message_id IN ({_marks(len(message_ids))})",
+            [chat_jid, *message_ids],
+        )
+        return {str(r[0]) for r in rows}
+
+    def claim(
+        self,
+        *,
+        chat_jid: str,
+        rule: str,
+        message_ids: Sequence[str],
+        chat_cap: int,
+        global_cap: int,
+        takeover_since: datetime,
+        now: datetime | None = None,
+    ) -> Claim | Skip | None:
+        """Decide and record, in one transaction, whether these inbound messages get a reply.
+
+        None: every id was decided before (a duplicate delivery). Skip: the new ids are
+        recorded as skipped (caps reached, or I wrote in this chat by hand since
+        `takeover_since`). Claim: the new ids are claimed for one reply attempt.
+        """
+        at = to_ms(now) if now is not None else _now_ms()
+        with self._tx():
+            fresh = [
+                m for m in dict.fromkeys(message_ids) if m not in self.known(chat_jid, message_ids)
+            ]
+            if not fresh:
+                return None
+            reason = self._skip_reason(chat_jid, at, chat_cap, global_cap, to_ms(takeover_since))
+            if reason is not None:
+                self._ledger(chat_jid, fresh, rule, "skipped", None, reason, at)
+                self._count_skip(rule, reason)
+                return Skip(reason=reason, message_ids=fresh)
+            cur = self._conn.execute(
+                "INSERT INTO autoreply_replies (chat_jid, rule, state, claimed_at) "
+                "VALUES (?, ?, 'claimed', ?)",
+                (chat_jid, rule, at),
+            )
+            seq = int(cur.lastrowid or 0)
+            self._ledger(chat_jid, fresh, rule, "claimed", seq, None, at)
+            return Claim(reply_seq=seq, message_ids=fresh)
+
+    def _skip_reason(
+        self, chat_jid: str, at: int, chat_cap: int, global_cap: int, takeover_ms: int
+    ) -> str | None:
+        human = self._conn.execute(
+            "SELECT 1 FROM messages WHERE chat_jid = ? AND timestamp >= ? AND is_from_me = 1 "
+            "AND is_auto_reply = 0 LIMIT 1",
+            (chat_jid, takeover_ms),
+        ).fetchone()
+        if human is not None:
+            return "human_takeover"
+        hour_ago = at - 3_600_000
+        in_chat = self._conn.execute(
+            "SELECT count(*) FROM autoreply_replies WHERE chat_jid = ? AND claimed_at > ? "
+            "AND state IN ('claimed', 'sent')",
+            (chat_jid, hour_ago),
+        ).fetchone()[0]
+        if int(in_chat) >= chat_cap:
+            return "chat_hourly_cap"
+        overall = self._conn.execute(
+            "SELECT count(*) FROM autoreply_replies WHERE claimed_at > ? "
+            "AND state IN ('claimed', 'sent')",
+            (hour_ago,),
+        ).fetchone()[0]
+        if int(overall) >= global_cap:
+            return "global_hourly_cap"
+        return None
+
+    def _ledger(
+        self,
+        chat_jid: str,
+        ids: Sequence[str],
+        rule: str,
+        state: LedgerState,
+        reply_seq: int | None,
+        detail: str | None,
+        at: int,
+    ) -> None:
+        self._conn.executemany(
+            "INSERT INTO autoreply_ledger "
+            "(chat_jid, message_id, rule, state, reply_seq, detail, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_jid, message_id) DO NOTHING",
+            [(chat_jid, m, rule, state, reply_seq, detail, at) for m in ids],
+        )
+
+    def _count_skip(self, rule: str, reason: str) -> None:
+        self._conn.execute(
+            "UPDATE autoreply_rules SET skipped = skipped + 1, last_skip_reason = ? WHERE chat = ?",
+            (reason, rule),
+        )
+
+    def skip(
+        self, *, chat_jid: str, rule: str, message_ids: Sequence[str], reason: str
+    ) -> list[str]:
+        """Record messages decided without a reply attempt (quiet hours, loop, stale…)."""
+        with self._tx():
+            fresh = [
+                m for m in dict.fromkeys(message_ids) if m not in self.known(chat_jid, message_ids)
+            ]
+            if fresh:
+                self._ledger(chat_jid, fresh, rule, "skipped", None, reason, _now_ms())
+                self._count_skip(rule, reason)
+            return fresh
+
+    def finish(
+        self,
+        reply_seq: int,
+        *,
+        state: Literal["sent", "failed", "skipped"],
+        reply_id: str | None = None,
+        detail: str | None = None,
+        prompt_tokens: int | None = None,
+        output_tokens: int | None = None,
+        total_tokens: int | None = None,
+    ) -> None:
+        """Close a claimed attempt: its ledger rows and the rule's stats follow."""
+        at = _now_ms()
+        with self._tx():
+            row = self._conn.execute(
+                "SELECT rule FROM autoreply_replies WHERE seq = ?", (reply_seq,)
+            ).fetchone()
+            if row is None:
+                return
+            rule = str(row[0])
+            self._conn.execute(
+                "UPDATE autoreply_replies SET state = ?, finished_at = ?, reply_id = ?, "
+                "detail = ?, prompt_tokens = ?, output_tokens = ?, total_tokens = ? WHERE seq = ?",
+                (
+                    state,
+                    at,
+                    reply_id,
+                    detail,
+                    prompt_tokens,
+                    output_tokens,
+                    total_tokens,
+                    reply_seq,
+                ),
+            )
+            self._conn.execute(
+                "UPDATE autoreply_ledger SET state = ?, detail = ?, at = ? WHERE reply_seq = ?",
+                (state, detail, at, reply_seq),
+            )
+            if state == "sent":
+                self._conn.execute(
+                    "UPDATE autoreply_rules SET replies = replies + 1, last_reply_at = ?, "
+                    "prompt_tokens = prompt_tokens + ?, output_tokens = output_tokens + ?, "
+                    "total_tokens = total_tokens + ? WHERE chat = ?",
+                    (at, prompt_tokens or 0, output_tokens or 0, total_tokens or 0, rule),
+                )
+            elif state == "failed":
+                self._conn.execute(
+                    "UPDATE autoreply_rules SET errors = errors + 1, last_error = ?, "
+                    "last_error_at = ? WHERE chat = ?",
+                    (detail, at, rule),
+                )
+            else:
+                self._count_skip(rule, detail or "skipped")
+
+    def ledger(self, chat_jid: str | None = None) -> list[LedgerEntry]:
+        return read_ledger(self._conn, chat_jid)
+
+
+class _Tx:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error (the connection is in autocommit mode)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")

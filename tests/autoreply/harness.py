@@ -1,0 +1,119 @@
+"""An in-process bridge (the real `Bridge` daemon on SimulatedTransport, control socket and all)
+that tests reach both through a real MCP client and directly, to inject exact events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import Client
+
+from bridge.daemon import Bridge
+from bridge.main import make_transport
+from bridge.paths import DataPaths
+from bridge.settings import Settings, load_settings
+from bridge.simulated import SimulatedTransport
+from bridge.transport import OutboundText
+from bridge.writer_thread import WriterThread
+from store.db import open_reader, open_writer
+from store.reader import StoreReader
+from store.writer import StoreWriter
+from tests.helpers import sim_env
+
+TOM = "447700900418@s.whatsapp.net"  # saved contact "Tom Becker (Landlord)"
+MARIA = "15550100143@s.whatsapp.net"  # saved contact "Maria García"
+PRIYA = "447700900265@s.whatsapp.net"  # saved contact
+KENJI = "15550100129@s.whatsapp.net"  # saved contact
+FAMILY = "120363041234567890@g.us"
+ME = "15550000000@s.whatsapp.net"
+
+
+def autoreply_settings(data_dir: Path, **extra: str) -> Settings:
+    env = {
+        # Peers answer our replies only in the loop test: keep them quiet otherwise.
+        "WHATSAPP_MCP_SIMULATE_REPLY_DELAY": "600",
+        "WHATSAPP_MCP_AUTOREPLY_DEBOUNCE": "0.3",
+        "WHATSAPP_MCP_AUTOREPLY_DELAY_MIN": "0",
+        "WHATSAPP_MCP_AUTOREPLY_DELAY_MAX": "0.01",
+        "WHATSAPP_MCP_AUTOREPLY_RETRY_DELAY": "0.05",
+        "WHATSAPP_MCP_AUTOREPLY_CHAT_CAP": "8",
+        **extra,
+    }
+    return load_settings(env=sim_env(data_dir, **env))
+
+
+async def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Poll a real condition (no fixed sleeps); returns its first truthy value."""
+    with anyio.fail_after(timeout):
+        while True:
+            value = check()
+            if asyncio.iscoroutine(value):
+                value = await value
+            if value:
+                return value
+            await anyio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def inprocess_bridge(settings: Settings) -> AsyncIterator[Bridge]:
+    paths = DataPaths(settings.data_dir)
+    paths.ensure()
+    conn = open_writer(paths.messages_db)
+    read_conn = open_reader(paths.messages_db)
+    writer = WriterThread(StoreWriter(conn))
+    bridge = Bridge(
+        settings, make_transport(settings), writer, StoreReader(read_conn), idle_exit=None
+    )
+    task = asyncio.create_task(bridge.run())
+    try:
+        await wait_until(
+            lambda: paths.token.exists() and bridge.reader.counts().chats >= 8, what="seed"
+        )
+        yield bridge
+    finally:
+        bridge.request_stop()
+        with anyio.fail_after(20):
+            await task
+        writer.close()
+        conn.close()
+        read_conn.close()
+
+
+def sim(bridge: Bridge) -> SimulatedTransport:
+    assert isinstance(bridge.transport, SimulatedTransport)
+    return bridge.transport
+
+
+def texts_to(bridge: Bridge, chat: str | None = None) -> list[OutboundText]:
+    return [
+        s
+        for s in sim(bridge).sent
+        if isinstance(s, OutboundText) and (chat is None or s.chat_jid == chat)
+    ]
+
+
+async def settled(bridge: Bridge, seen_before: int, deliveries: int = 1) -> None:
+    """Wait until the engine has looked at `deliveries` more inbound messages and is idle."""
+    engine = bridge.autoreply
+    await wait_until(lambda: engine.considered >= seen_before + deliveries and engine.idle())
+
+
+async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return dict(result.structured_content)
+
+
+async def error_of(client: Client, tool: str, **args: Any) -> str:
+    result = await client.call_tool(tool, args)
+    assert result.is_error, result.structured_content
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def rule_of(overview: dict[str, Any], chat: str) -> dict[str, Any]:
+    return next(r for r in overview["rules"] if r["chat"] == chat)
