@@ -191,7 +191,7 @@ def check_size(kind: MessageKind, size: int, name: str) -> None:
         if kind is not MessageKind.document:
             hint = " Make it smaller, or put it in a .zip to send it as a document."
         raise MediaFileError(
-            f"{name} is {size / MB:.1f} MB; WhatsApp accepts a {kind.value} of at most "
+            f"{name} is {size / MB:.1f} MB; WhatsApp accepts {kind.value} files of at most "
             f"{limit / MB:g} MB.{hint}"
         )
 

@@ -25,6 +25,7 @@ import gc
 import logging
 import os
 import random
+import re
 import shutil
 import sqlite3
 import sys
@@ -40,6 +41,7 @@ from typing import Any
 from bridge.transport import (
     ConnectionEvent,
     ConnectionState,
+    MediaUnavailable,
     NotConnected,
     OutboundMedia,
     OutboundText,
@@ -55,6 +57,8 @@ logger = logging.getLogger(__name__)
 
 # whatsmeow offers ~6 QR codes: 60 s then 20 s each, about 160 s in all.
 QR_WINDOW_SECONDS = 165.0
+# whatsmeow's DownloadHTTPError for media the CDN no longer has (expired or deleted).
+_EXPIRED_MEDIA = re.compile(r"status code (403|404|410)\b|media not found|no longer available")
 FIRST_QR_SECONDS = 60.0
 UNREACHABLE = "Cannot reach WhatsApp's servers: "
 
@@ -579,6 +583,9 @@ class NeonizeTransport:
             raise TransportError(f"Cannot send a {kind.value} as media.")
         field, build = builders[kind]
         msg = await self._call(f"upload the {kind.value}", build)
+        if kind is MessageKind.voice:
+            # neonize takes libmagic's "audio/ogg"; WhatsApp plays voice notes declared as Opus.
+            msg.audioMessage.mimetype = "audio/ogg; codecs=opus"
         if media.reply_to_id:
             getattr(msg, field).contextInfo.stanzaID = media.reply_to_id
         to = _jid_proto(nz["utils"], media.chat_jid)
@@ -648,7 +655,18 @@ class NeonizeTransport:
             msg = convert.download_message(info, kind)
         except ValueError as exc:
             raise TransportError(f"Cannot download message {message_id}: {exc}") from exc
-        data = await self._call("download the attachment", client.download_any, msg)
+        try:
+            data = await self._call("download the attachment", client.download_any, msg)
+        except TransportError as exc:
+            if _EXPIRED_MEDIA.search(str(exc)):
+                # whatsmeow can ask the phone to re-upload (SendMediaRetryReceipt), but neonize
+                # 0.5.2 binds neither that call nor the MediaRetry event, so we cannot.
+                raise MediaUnavailable(
+                    f"The attachment of message {message_id} has expired on WhatsApp's servers "
+                    f"({exc}). Open the chat on your phone to re-download it there, or ask the "
+                    "sender to send it again."
+                ) from exc
+            raise
         if not isinstance(data, bytes | bytearray):
             raise TransportError(f"WhatsApp returned no data for message {message_id}.")
         return bytes(data)

@@ -8,7 +8,17 @@ from collections.abc import AsyncIterator
 from mcp.server.mcpserver import MCPServer
 
 from bridge.settings import Settings
-from mcp_server import tools_admin, tools_read, tools_safety, tools_send, tools_sim
+from mcp_server import (
+    prompts,
+    resources,
+    tools_admin,
+    tools_media,
+    tools_messaging,
+    tools_read,
+    tools_safety,
+    tools_send,
+    tools_sim,
+)
 from mcp_server.app import App
 
 INSTRUCTIONS = """\
@@ -22,7 +32,8 @@ the user asked for in this conversation.
 
 Start with get_status when something fails. Use list_chats or search_contacts to find a JID,
 list_messages to read a chat, search_messages to find something across chats. Reading never
-marks messages as read."""
+marks messages as read; only mark_read does, and only when the user asks. Files can be sent only
+from the allowed folders, and downloads land in the data folder's media/."""
 
 
 def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
@@ -39,8 +50,13 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     if "read" in settings.toolsets:
         tools_read.register(server, app)
         tools_safety.register(server, app)
+        prompts.register(server, app)
+        resources.register(server, app)
     if "send" in settings.toolsets:
         tools_send.register(server, app)
+        tools_messaging.register(server, app)
+    if "media" in settings.toolsets:
+        tools_media.register(server, app)
     if "admin" in settings.toolsets:
         tools_admin.register(server, app)
     if settings.simulate:

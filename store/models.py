@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -191,6 +191,7 @@ class Reaction(_Model):
     emoji: str
     sender: str
     sender_name: str | None = None
+    from_me: bool = Field(default=False, description="The user's own reaction.")
 
 
 class QuotedMessage(_Model):
@@ -245,6 +246,9 @@ class Chat(_Model):
     message_count: int | None = None
     topic: str | None = None
     participants: list[GroupParticipant] | None = None
+    my_role: Literal["member", "admin", "super_admin", "not_a_member"] | None = Field(
+        default=None, description="For groups: the user's own role (null if unknown)."
+    )
 
 
 class Contact(_Model):

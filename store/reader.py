@@ -191,7 +191,8 @@ class StoreReader:
         people += [q["sender"] for q in quoted.values()]
         names = self._names(people)
         chat_names = self._chat_names(by_chat)
-        return [self._message(r, names, chat_names, reactions, quoted) for r in rows]
+        me = self._account_jid() if reactions else None
+        return [self._message(r, names, chat_names, reactions, quoted, me) for r in rows]
 
     def _message(
         self,
@@ -200,6 +201,7 @@ class StoreReader:
         chat_names: dict[str, str],
         reactions: dict[tuple[str, str], list[tuple[str, str]]],
         quoted: dict[tuple[str, str], sqlite3.Row],
+        me: str | None = None,
     ) -> Message:
         chat_jid: str = r["chat_jid"]
         from_me = bool(r["is_from_me"])
@@ -251,7 +253,7 @@ class StoreReader:
             media=media,
             reply_to=reply_to,
             reactions=[
-                Reaction(emoji=e, sender=s, sender_name=names.get(s))
+                Reaction(emoji=e, sender=s, sender_name=names.get(s), from_me=s == me)
                 for s, e in reactions.get((chat_jid, r["id"]), [])
             ],
             edited=bool(r["edited"]),
@@ -405,7 +407,24 @@ class StoreReader:
                 )
                 for p in parts
             ]
+            me = self._account_jid()
+            if me is not None and chat.participants:
+                mine = next((p for p in chat.participants if p.jid == me), None)
+                chat.my_role = (
+                    "not_a_member"
+                    if mine is None
+                    else "super_admin"
+                    if mine.is_super_admin
+                    else "admin"
+                    if mine.is_admin
+                    else "member"
+                )
         return chat
+
+    def _account_jid(self) -> str | None:
+        """The user's own JID, as the bridge recorded it on connecting."""
+        row = self._one("SELECT value FROM kv WHERE key = 'account_jid'")
+        return str(row["value"]) if row is not None else None
 
     # ------------------------------------------------------------------ messages
 
