@@ -1,8 +1,17 @@
 """Finds, starts and watches the bridge from an MCP server.
 
-The server attaches by holding the bridge's event stream open; when the stream drops, the
-bridge has died or is restarting, and the supervisor brings it back with jittered backoff and a
-crash-loop breaker. Tools never wait longer than `bridge_start_timeout` for it.
+The server attaches by holding the bridge's event stream open. Three things end an attachment:
+
+- the stream drops: the bridge died or is restarting. The supervisor brings it back with
+  jittered backoff and a crash-loop breaker (at most `_CRASH_LIMIT` spawns a minute);
+- health checks time out while the socket still accepts connections: the bridge is hung. It is
+  replaced: SIGTERM to the PID in `bridge.lock`, SIGKILL after a grace period, then a new one;
+- the bridge exits with a code that says restarting cannot help (a damaged or too-new store, bad
+  settings). Then nothing is restarted until a tool asks again after `_DOWN_RETRY` seconds.
+
+A bridge in a permanent WhatsApp state (logged out, outdated, banned) stays up and reports the
+state, so there is nothing to restart. Tools never wait longer than `bridge_start_timeout`, and
+fail at once, with the reason, while the bridge is known to be down.
 """
 
 from __future__ import annotations
@@ -12,12 +21,16 @@ import contextlib
 import logging
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
 from collections import deque
+from pathlib import Path
 
 from bridge.control_client import BridgeError, BridgeUnavailable, ControlClient
+from bridge.lock import holder_pid
+from bridge.main import EXIT_BAD_SETTINGS, EXIT_STORE_UNUSABLE
 from bridge.paths import DataPaths
 from bridge.settings import Settings, settings_env
 
@@ -25,6 +38,7 @@ log = logging.getLogger(__name__)
 
 _CRASH_WINDOW = 60.0
 _CRASH_LIMIT = 5
+_DOWN_RETRY = 30.0
 
 
 def _log_tail(paths: DataPaths, lines: int = 5) -> str:
@@ -35,12 +49,55 @@ def _log_tail(paths: DataPaths, lines: int = 5) -> str:
     return " | ".join(text[-lines:])
 
 
+def lock_is_held(path: Path) -> bool:
+    """Whether some process holds the bridge lock (probed with a shared lock, released at once)."""
+    if os.name == "nt":  # pragma: no cover - msvcrt locks cannot be probed without taking them
+        return True
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the probe lock if we got it
+    return False
+
+
+class BridgeDown(BridgeUnavailable):
+    """The bridge cannot run right now and restarting it would not help before `retry_at`."""
+
+    def __init__(self, message: str, retry_at: float) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
 class BridgeSupervisor:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        health_interval: float = 10.0,
+        health_timeout: float = 5.0,
+        hung_after: int = 2,
+        kill_grace: float = 5.0,
+    ) -> None:
         self.settings = settings
         self.paths = DataPaths(settings.data_dir)
         self.client = ControlClient(self.paths, tcp=settings.control_transport == "tcp")
         self.last_error: str | None = None
+        # A bridge is hung after `hung_after` health checks in a row time out.
+        self.health_interval = health_interval
+        self.health_timeout = health_timeout
+        self.hung_after = hung_after
+        self.kill_grace = kill_grace
+        self.spawned = 0
+        self.replaced_hung = 0
+        self._down: BridgeDown | None = None
         self._healthy = asyncio.Event()
         self._poke = asyncio.Event()
         self._spawns: deque[float] = deque(maxlen=_CRASH_LIMIT)
@@ -56,21 +113,28 @@ class BridgeSupervisor:
         while True:
             try:
                 await self._ensure_running()
+                self._down = None
                 self._healthy.set()
                 self.last_error = None
                 backoff = 0.2
-                async for _ in self.client.events():
-                    pass
-                self.last_error = "the bridge closed its event stream"
+                await self._attached()
+            except BridgeDown as exc:
+                self._down = exc
+                self.last_error = exc.message
             except BridgeError as exc:
                 self.last_error = exc.message
             except OSError as exc:
                 self.last_error = str(exc)
             self._healthy.clear()
             self._reap()
-            delay = backoff * (1 + random.random())
-            backoff = min(backoff * 2, 10.0)
             self._poke.clear()
+            if self._down is not None:
+                # Restarting cannot help yet: wait for a tool to ask after retry_at.
+                delay = max(0.0, self._down.retry_at - time.monotonic())
+                log.warning("bridge down: %s", self._down.message)
+            else:
+                delay = backoff * (1 + random.random())
+                backoff = min(backoff * 2, 10.0)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), delay)
 
@@ -80,36 +144,113 @@ class BridgeSupervisor:
         self._poke.set()
 
     async def ready(self, timeout: float | None = None) -> ControlClient:
-        """The control client once the bridge is healthy; BridgeUnavailable after the bound."""
+        """The control client once the bridge is healthy; BridgeUnavailable after the bound, or
+        at once while the bridge is known to be down."""
         if self._healthy.is_set():
-            return self.client
+            if await self._reachable():
+                return self.client
+            self.poke()  # died since the last check: the supervisor restarts it now
+        down = self._down
+        if down is not None:
+            if time.monotonic() < down.retry_at:
+                raise BridgeUnavailable(self._unavailable(down.message))
+            self._down = None
+            self.poke()
         try:
             await asyncio.wait_for(
                 self._healthy.wait(), timeout or self.settings.bridge_start_timeout
             )
         except asyncio.TimeoutError:
             reason = self.last_error or "it did not become healthy in time"
-            raise BridgeUnavailable(
-                f"The WhatsApp bridge is unavailable ({reason}). Reading stored messages still "
-                f"works. Details are in {self.paths.log}."
-            ) from None
+            raise BridgeUnavailable(self._unavailable(reason)) from None
         return self.client
 
-    async def start_bridge(self) -> ControlClient:
-        """Make sure a bridge runs (spawning one if needed), without staying attached: for CLI
-        commands."""
-        await self._ensure_running()
-        return self.client
+    def _unavailable(self, reason: str) -> str:
+        return (
+            f"The WhatsApp bridge is unavailable ({reason}). Reading stored messages still "
+            f"works. Details are in {self.paths.log}."
+        )
+
+    async def _reachable(self) -> bool:
+        """Whether something listens on the control socket: a dead bridge's socket refuses at
+        once, so a tool learns of a crash without waiting for a timeout."""
+        try:
+            if self.client.tcp:
+                port = int(self.paths.port_file.read_text(encoding="utf-8").strip())
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            else:
+                _, writer = await asyncio.open_unix_connection(
+                    str(self.paths.socket_connect_path())
+                )
+        except (OSError, ValueError):
+            return False
+        writer.close()
+        return True
+
+    # ------------------------------------------------------------------ attached
+
+    async def _attached(self) -> None:
+        """Hold the event stream, watching health beside it; returns when either ends."""
+        stream = asyncio.create_task(self._drain_events())
+        watch = asyncio.create_task(self._watch_health())
+        try:
+            done, _ = await asyncio.wait({stream, watch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stream, watch):
+                task.cancel()
+            for task in (stream, watch):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        for task in done:
+            exc = task.exception()
+            if exc is not None:
+                raise exc
+
+    async def _drain_events(self) -> None:
+        async for _ in self.client.events():
+            pass
+        self.last_error = "the bridge closed its event stream"
+
+    async def _watch_health(self) -> None:
+        misses = 0
+        while True:
+            await asyncio.sleep(self.health_interval)
+            try:
+                await self.client.health(timeout=self.health_timeout)
+                misses = 0
+            except BridgeUnavailable as exc:
+                self.last_error = exc.message  # gone: the stream ends too; restart
+                return
+            except BridgeError as exc:
+                if exc.code != "bridge_timeout":
+                    raise
+                misses += 1
+                if misses >= self.hung_after:
+                    await self._replace_hung()
+                    return
+
+    # ------------------------------------------------------------------ starting
 
     async def _ensure_running(self) -> None:
-        with contextlib.suppress(BridgeError):
-            await self.client.health()
-            return
+        misses = 0
+        while True:
+            try:
+                await self.client.health(timeout=self.health_timeout if misses else 2.0)
+                return
+            except BridgeError as exc:
+                if exc.code != "bridge_timeout":
+                    break
+            # The socket accepts connections but nobody answers: a hung bridge.
+            misses += 1
+            if misses >= self.hung_after:
+                await self._replace_hung()
+                break
         now = time.monotonic()
         if len(self._spawns) == _CRASH_LIMIT and now - self._spawns[0] < _CRASH_WINDOW:
-            raise BridgeUnavailable(
+            raise BridgeDown(
                 f"the bridge crashed {_CRASH_LIMIT} times in a minute, so it is not restarted "
-                f"for now; last log lines: {_log_tail(self.paths)}"
+                f"for now; last log lines: {_log_tail(self.paths)}",
+                retry_at=self._spawns[0] + _CRASH_WINDOW,
             )
         self._spawns.append(now)
         proc = self._spawn()
@@ -119,6 +260,11 @@ class BridgeSupervisor:
                 await self.client.health(timeout=1.0)
                 return
             code = proc.poll()
+            if code in (EXIT_STORE_UNUSABLE, EXIT_BAD_SETTINGS):
+                raise BridgeDown(
+                    f"the bridge cannot start: {_log_tail(self.paths, 2)}",
+                    retry_at=time.monotonic() + _DOWN_RETRY,
+                )
             # Exit 0 means another server's bridge won the lock race: keep polling for it.
             if code not in (None, 0):
                 raise BridgeUnavailable(
@@ -126,6 +272,33 @@ class BridgeSupervisor:
                 )
             await asyncio.sleep(0.05)
         raise BridgeUnavailable(f"the bridge did not become healthy: {_log_tail(self.paths)}")
+
+    async def _replace_hung(self) -> None:
+        """SIGTERM the lock holder, SIGKILL it after the grace period, wait for the lock."""
+        pid = holder_pid(self.paths.lock)
+        if pid is None or pid <= 1 or pid == os.getpid() or not lock_is_held(self.paths.lock):
+            raise BridgeUnavailable(
+                "the bridge accepts connections but does not answer, and no bridge process "
+                f"holds {self.paths.lock}"
+            )
+        log.warning(
+            "bridge pid %d did not answer %d health checks within %.1f s: replacing it",
+            pid,
+            self.hung_after,
+            self.health_timeout,
+        )
+        self.replaced_hung += 1
+        for sig, wait in ((signal.SIGTERM, self.kill_grace), (signal.SIGKILL, 10.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                self._reap()
+                if not lock_is_held(self.paths.lock):
+                    self.last_error = f"the bridge (pid {pid}) hung and was replaced"
+                    return
+                await asyncio.sleep(0.05)
+        raise BridgeUnavailable(f"the hung bridge (pid {pid}) could not be stopped")
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self.paths.ensure()
@@ -151,6 +324,7 @@ class BridgeSupervisor:
         finally:
             os.close(fd)
         log.info("started bridge pid %d", proc.pid)
+        self.spawned += 1
         self._children.append(proc)
         return proc
 
