@@ -6,14 +6,20 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 
 from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings
 from bridge.transport import Transport
+from store.errors import StoreError
 
 log = logging.getLogger("bridge")
+
+# Exit codes after which restarting the bridge would fail the same way (the supervisor stops).
+EXIT_BAD_SETTINGS = 2
+EXIT_STORE_UNUSABLE = 3
 
 
 def protect_stdout() -> None:
@@ -106,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return asyncio.run(serve(settings, idle_exit=args.idle_exit))
+    except (StoreError, sqlite3.DatabaseError) as exc:
+        # A damaged or too-new store. The transport is created only after the store opened, so
+        # the WhatsApp session (session.db) has not been touched and nothing re-pairs.
+        log.error("the bridge cannot start: %s", exc)
+        return EXIT_STORE_UNUSABLE
     except Exception:
         log.exception("bridge failed")
         return 1

@@ -13,6 +13,7 @@ from bridge.api import BridgeStatus
 from bridge.control_client import BridgeError
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
+from store.errors import StoreError
 from store.models import Chat, Contact, Message, MessageContext, Page, SearchHit, StoreCounts
 from store.reader import StoreReader
 
@@ -43,6 +44,9 @@ class Status(BaseModel):
     bridge_pid: int | None = None
     history_sync_progress: int | None = None
     store: StoreCounts | None = None
+    store_error: str | None = Field(
+        default=None, description="Why the local message store cannot be read, if it cannot."
+    )
     data_dir: str
 
 
@@ -59,15 +63,20 @@ def register(server: MCPServer, app: App) -> None:
         except BridgeError as exc:
             bridge_error = exc.message
         counts: StoreCounts | None = None
+        store_error: str | None = None
         if app.paths.messages_db.exists():
-            with tool_errors():
+            try:
                 counts = await app.read(lambda r: r.counts())
+            except StoreError as exc:
+                # Degraded, not failed: the tool meant for diagnosing failures explains this one.
+                store_error = str(exc)
         status = Status(
             state="bridge_unavailable",
             advice="The bridge is starting or unavailable; stored messages can still be read.",
             simulate=app.settings.simulate,
             bridge_running=False,
             store=counts,
+            store_error=store_error,
             data_dir=str(app.paths.root),
         )
         if bs is None:

@@ -6,13 +6,14 @@ import os
 import sqlite3
 from pathlib import Path
 
-from store.errors import StoreCorrupt, StoreError
-from store.schema import migrate
+from store.errors import SchemaTooNew, StoreCorrupt, StoreError
+from store.schema import SCHEMA_VERSION, migrate
 
 BUSY_TIMEOUT_MS = 5000
 
 
-def _classify(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
+def corruption(exc: sqlite3.DatabaseError, path: Path | str) -> StoreCorrupt | None:
+    """The typed error for SQLite's damage reports; None for any other database error."""
     text = str(exc)
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return StoreCorrupt(
@@ -20,7 +21,11 @@ def _classify(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
             "aside, and start again: the bridge rebuilds it from WhatsApp's history sync. Your "
             "WhatsApp pairing (session.db) is not affected."
         )
-    return StoreError(f"Cannot open the message store {path}: {text}")
+    return None
+
+
+def _classify(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
+    return corruption(exc, path) or StoreError(f"Cannot open the message store {path}: {exc}")
 
 
 def open_writer(path: Path) -> sqlite3.Connection:
@@ -61,6 +66,16 @@ def open_reader(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA query_only = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:
         raise _classify(exc, path) from exc
+    if version > SCHEMA_VERSION:
+        conn.close()
+        # Its tables may have changed shape: reading it with this version's queries could
+        # return wrong answers, so refuse as the writer does.
+        raise SchemaTooNew(
+            f"The message store {path} is at schema version {version}, but this whatsapp-mcp "
+            f"only knows up to {SCHEMA_VERSION}. Upgrade whatsapp-mcp (pip install -U "
+            "whatsapp-mcp) and restart your MCP host."
+        )
     return conn

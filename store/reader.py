@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from store import cursor as cursors
 from store import fts
 from store import jid as jids
+from store.db import corruption
 from store.errors import Ambiguous, InvalidArgument, NotFound
 from store.models import (
     Chat,
@@ -95,8 +96,20 @@ class StoreReader:
             cur.row_factory = sqlite3.Row
             try:
                 return cur.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                # Damaged pages surface on the query that reads them: report them typed.
+                damage = corruption(exc, self._path())
+                if damage is not None:
+                    raise damage from exc
+                raise
             finally:
                 cur.close()
+
+    def _path(self) -> str:
+        try:
+            return str(self._conn.execute("PRAGMA database_list").fetchone()[2])
+        except sqlite3.Error:
+            return "messages.db"
 
     def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
         rows = self._rows(sql, params)

@@ -99,6 +99,20 @@ WHERE seq IN (
       AND m.deleted = 0)
 """
 
+# The same for one chat, driven by that chat's mutations (after an @lid chat is merged into it).
+_APPLY_EDITS_IN_CHAT = """
+UPDATE messages SET content = mm.content, edited = 1
+FROM message_mutations mm
+WHERE mm.chat_jid = ? AND mm.kind = 'edit' AND messages.chat_jid = mm.chat_jid
+  AND messages.id = mm.message_id AND (messages.edited = 0 OR messages.content IS NOT mm.content)
+"""
+_APPLY_DELETES_IN_CHAT = """
+UPDATE messages SET deleted = 1
+FROM message_mutations mm
+WHERE mm.chat_jid = ? AND mm.kind = 'delete' AND messages.chat_jid = mm.chat_jid
+  AND messages.id = mm.message_id AND messages.deleted = 0
+"""
+
 _UPSERT_CONTACT = """
 INSERT INTO contacts (jid, phone, saved_name, push_name, business_name, updated_at)
 VALUES (?, ?, ?, ?, ?, ?)
@@ -520,6 +534,8 @@ class StoreWriter:
             "SELECT name, topic, unread_count, last_message_at FROM chats WHERE jid = ?", (lid,)
         ).fetchone()
         if old is None:
+            # No message was stored under the lid, but edits/deletes addressed to it may be.
+            self._merge_mutations(lid, pn)
             return
         self._ensure_chat(pn)
         c.execute(
@@ -543,6 +559,12 @@ class StoreWriter:
             (lid, pn),
         )
         c.execute("UPDATE messages SET chat_jid = ? WHERE chat_jid = ?", (pn, lid))
+        self._merge_mutations(lid, pn)
+        c.execute("DELETE FROM chats WHERE jid = ?", (lid,))
+        self._refresh_last([pn])
+
+    def _merge_mutations(self, lid: str, pn: str) -> None:
+        c = self._conn
         c.execute(
             """
             INSERT INTO message_mutations (chat_jid, message_id, kind, content, timestamp)
@@ -554,8 +576,10 @@ class StoreWriter:
             (pn, lid),
         )
         c.execute("DELETE FROM message_mutations WHERE chat_jid = ?", (lid,))
-        c.execute("DELETE FROM chats WHERE jid = ?", (lid,))
-        self._refresh_last([pn])
+        # An edit or delete addressed to one alias while its message was stored under the other
+        # meets the message only now.
+        c.execute(_APPLY_EDITS_IN_CHAT, (pn,))
+        c.execute(_APPLY_DELETES_IN_CHAT, (pn,))
 
     def _merge_reactions(self, lid: str, pn: str) -> None:
         c = self._conn
