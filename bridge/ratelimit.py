@@ -124,7 +124,9 @@ class RateLimiter:
         self.rng = rng or random.Random()
 
     def now_ms(self) -> int:
-        return int(self.clock.now() * 1000)
+        # round, not int: after a spacing sleep, float seconds may land a hair below the target
+        # millisecond, and truncating would record the send 1 ms before its allowed time.
+        return round(self.clock.now() * 1000)
 
     def check_windows(self, now_ms: int) -> Refusal | None:
         """Refuse when a per-minute/hour/day window is full; say when it frees up."""
