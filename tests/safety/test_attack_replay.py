@@ -116,8 +116,22 @@ async def test_stranger_instructions_cannot_make_the_assistant_forward_a_chat(
     assert "recipient_not_allowed" in text and "WHATSAPP_MCP_ALLOWED_RECIPIENTS" in text
     by_number = await error_of(client, "send_message", to=ATTACKER, text=stolen)
     assert "recipient_not_allowed" in by_number
+    # Another client on the control API, claiming to be auto-reply, gets the same answer.
+    with pytest.raises(BridgeError) as info:
+        await ControlClient(stopper).call(
+            "POST",
+            "/api/send",
+            SendResponse,
+            SendTextRequest(to=ATTACKER_JID, text=stolen, origin="auto_reply"),
+        )
+    assert info.value.status == 403 and info.value.code == "recipient_not_allowed"
     after = await call(client, "list_messages", chat=ATTACKER_JID)
     assert not any(m["is_from_me"] for m in after["items"])
+    # Hidden characters in a stranger's text are removed for display and flagged.
+    sneaky = await call(
+        client, "simulate_incoming_message", sender=ATTACKER, text="hi\u202e\U000e0041 there"
+    )
+    assert sneaky["text"] == "hi there" and sneaky["hidden_characters_removed"] is True
 
     # A legitimate send to a saved contact still works, and both are in the send log.
     sent = await call(client, "send_message", to=maria["jid"], text="See you Friday!")
@@ -126,10 +140,11 @@ async def test_stranger_instructions_cannot_make_the_assistant_forward_a_chat(
     assert entries[0]["outcome"] == "sent" and entries[0]["message_id"] == sent["id"]
     assert entries[0]["recipient_name"] == "Maria García"
     refused = [e for e in entries if e["outcome"] == "refused"]
-    assert len(refused) == 2
+    assert len(refused) == 3
+    assert {e["origin"] for e in refused} == {"tool", "auto_reply"}
     digest = hashlib.sha256(stolen.encode("utf-8")).hexdigest()
     for entry in refused:
-        assert entry["recipient"] == ATTACKER_JID and entry["origin"] == "tool"
+        assert entry["recipient"] == ATTACKER_JID
         assert entry["text_sha256"] == digest and entry["text_length"] == len(stolen)
         assert entry["reason"].startswith("recipient_not_allowed")
     assert stolen not in json.dumps(log)  # the log keeps a hash, never the text
