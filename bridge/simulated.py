@@ -219,9 +219,8 @@ class SimulatedTransport:
         data = self._media.get(message_id)
         if data is None:
             raise MediaUnavailable(
-                f"The attachment of message {message_id} in {chat_jid} has expired: the "
-                "simulated WhatsApp servers and phone no longer have it. Ask the sender to send "
-                "it again."
+                f"media expired for message {message_id} in {chat_jid}: the simulated WhatsApp "
+                "servers and phone no longer have it. Ask the sender to send it again."
             )
         return data
 

@@ -356,3 +356,18 @@ async def test_each_chat_is_a_resource_with_its_recent_messages(client: Client) 
     assert data["chat"]["jid"] == peer["jid"]
     stamps = [m["timestamp"] for m in data["messages"]]
     assert stamps and stamps == sorted(stamps)
+
+
+async def test_reactions_read_receipts_and_files_pass_the_send_gate(
+    client: Client, settings: Settings
+) -> None:
+    peer = (await chats(client, kind="direct"))[3]["jid"]
+    target = next(m for m in await newest(client, peer) if not m["is_from_me"])
+    await call(client, "send_reaction", chat=peer, message_id=target["id"], emoji="🎉")
+    await call(client, "mark_read", chat=peer)
+    (DataPaths(settings.data_dir).outbox / "note.txt").write_text("hi", encoding="utf-8")
+    await call(client, "send_file", to=peer, path="note.txt")
+    log = (await call(client, "get_send_log", limit=10))["items"]
+    mine = [(e["kind"], e["outcome"]) for e in log if e["recipient"] == peer]
+    for kind in ("reaction", "mark_read", "media"):
+        assert (kind, "sent") in mine, mine
