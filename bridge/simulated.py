@@ -215,7 +215,6 @@ class SimulatedTransport:
     async def download_media(
         self, chat_jid: str, message_id: str, media: dict[str, object]
     ) -> bytes:
-        self._require_connected()
         data = self._media.get(message_id)
         if data is None:
             raise MediaUnavailable(
