@@ -12,6 +12,7 @@ from mcp_server import (
     prompts,
     resources,
     tools_admin,
+    tools_autoreply,
     tools_media,
     tools_messaging,
     tools_read,
@@ -57,6 +58,8 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_messaging.register(server, app)
     if "media" in settings.toolsets:
         tools_media.register(server, app)
+    if "auto_reply" in settings.toolsets:
+        tools_autoreply.register(server, app)
     if "admin" in settings.toolsets:
         tools_admin.register(server, app)
     if settings.simulate:

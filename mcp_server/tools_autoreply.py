@@ -52,7 +52,12 @@ class _RuleReader:
 
     async def rules(self) -> list[AutoReplyRule]:
         await self.app.reader()  # waits for the bridge to create the store on a fresh data dir
-        return await anyio.to_thread.run_sync(self._rules)
+        try:
+            return await anyio.to_thread.run_sync(self._rules)
+        except StoreError:
+            # A store that exists but is not migrated yet: the bridge is still starting.
+            await self.app.bridge()
+            return await anyio.to_thread.run_sync(self._rules)
 
     def _rules(self) -> list[AutoReplyRule]:
         with self._lock:
@@ -151,6 +156,8 @@ def register(server: MCPServer, app: App) -> None:
         when the user writes in the chat by hand. Groups need their own rule. The Gemini mode
         sends that chat's recent messages to Google's Gemini API."""
         with tool_errors():
+            # The bridge first: on a fresh data dir it is what creates (and migrates) the store.
+            client = await app.bridge()
             target = chat.strip()
             if target not in (KILL_SWITCH, ALL_CONTACTS):
                 target = (await app.read(lambda r: r.resolve_recipient(target)))[0]
@@ -165,7 +172,6 @@ def register(server: MCPServer, app: App) -> None:
                 quiet_hours=quiet_hours,
                 mention_only=mention_only,
             )
-            client = await app.bridge()
             state = await client.call("POST", "/api/autoreply/rules", AutoReplyState, request)
             return await _overview(app, state.rules)
 

@@ -118,6 +118,8 @@ class AutoReplyEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_REPLIES)
         self.considered = 0  # inbound deliveries looked at (observability, tests)
+        # Benchmarks, whose fake peers answer instantly by design, turn loop detection off.
+        self.loop_pairs = LOOP_PAIRS
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -412,7 +414,7 @@ class AutoReplyEngine:
         skip = None
         if rulebook.in_quiet_hours(rule.quiet_hours, now.astimezone()):
             skip = "quiet_hours"
-        elif loop_suspected(history):
+        elif self.loop_pairs and loop_suspected(history, self.loop_pairs):
             skip = "loop_suspected"
         if skip is not None:
             await self.writer.run(
@@ -576,14 +578,14 @@ class AutoReplyEngine:
         return self._replier
 
 
-def loop_suspected(history: list[Message]) -> bool:
-    """The peer answered each of our last LOOP_PAIRS auto-replies within LOOP_GAP: a bot.
+def loop_suspected(history: list[Message], pairs_needed: int = LOOP_PAIRS) -> bool:
+    """The peer answered each of our last `pairs_needed` auto-replies within LOOP_GAP: a bot.
 
     `history` is newest first. A message of mine written by hand breaks the pattern.
     """
     pairs = 0
     i = 0
-    while i + 1 < len(history) and pairs < LOOP_PAIRS:
+    while i + 1 < len(history) and pairs < pairs_needed:
         theirs, ours = history[i], history[i + 1]
         if theirs.is_from_me or not (ours.is_from_me and ours.is_auto_reply):
             break
@@ -591,4 +593,4 @@ def loop_suspected(history: list[Message]) -> bool:
             break
         pairs += 1
         i += 2
-    return pairs >= LOOP_PAIRS
+    return pairs >= pairs_needed

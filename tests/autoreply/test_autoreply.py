@@ -369,3 +369,49 @@ async def _sleep(seconds: float) -> None:
     import anyio
 
     await anyio.sleep(seconds)
+
+
+async def test_rules_that_cannot_work_are_refused_with_a_reason(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    past = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    assert "needs static_text" in await error_of(
+        client, "set_auto_reply", chat=TOM, enabled=True, mode="static"
+    )
+    assert "in the past" in await error_of(
+        client, "set_auto_reply", chat=TOM, enabled=True, until=past
+    )
+    assert "22:00-07:00" in await error_of(
+        client, "set_auto_reply", chat=TOM, enabled=True, quiet_hours="late"
+    )
+    assert "newsletter" in await error_of(
+        client, "set_auto_reply", chat="123@newsletter", enabled=True
+    )
+    monkeypatch.delenv("GEMINI_API_KEY")
+    assert "GEMINI_API_KEY" in await error_of(client, "set_auto_reply", chat=TOM, enabled=True)
+    # A fixed away message needs no key.
+    overview = await call(
+        client, "set_auto_reply", chat=TOM, enabled=True, mode="static", static_text="Away"
+    )
+    assert rule_of(overview, TOM)["mode"] == "static"
+
+
+async def test_quiet_hours_and_expiry_keep_a_rule_silent(bridge: Bridge) -> None:
+    hour = datetime.now().hour
+    quiet = f"{hour:02d}:00-{(hour + 1) % 24:02d}:00"
+    await bridge.autoreply.set_rule(_rule(TOM, quiet_hours=quiet))
+    seen = bridge.autoreply.considered
+    await sim(bridge).inject_event(inbound(TOM, "late night question"))
+    await settled(bridge, seen, 1)
+    [entry] = store_of(bridge).ledger(TOM)
+    assert entry.state == "skipped" and entry.detail == "quiet_hours"
+
+    await bridge.autoreply.set_rule(_rule(TOM, enabled=False))
+    soon = datetime.now(timezone.utc) + timedelta(seconds=1)
+    await bridge.autoreply.set_rule(_rule(MARIA, until=soon))
+    assert bridge.keep_alive()
+    await wait_until(lambda: not bridge.keep_alive(), what="the rule expires")
+    seen = bridge.autoreply.considered
+    await sim(bridge).inject_event(inbound(MARIA, "still there?"))
+    await settled(bridge, seen, 1)
+    assert texts_to(bridge) == [] and store_of(bridge).ledger(MARIA) == []
