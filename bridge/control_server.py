@@ -53,6 +53,27 @@ async def _linger(reader: asyncio.StreamReader) -> None:
         await asyncio.wait_for(drain(), 1.0)
 
 
+async def _until_client_leaves(reader: asyncio.StreamReader, serving: Awaitable[None]) -> None:
+    """Run a stream handler until it ends or the client hangs up. A stream client sends nothing
+    after its request, so EOF on the socket is the moment it left; without watching for it a
+    departed client would count as attached until the next heartbeat write failed, keeping an
+    idle bridge alive that much past its grace period."""
+
+    async def eof() -> None:
+        while await reader.read(4096):
+            pass
+
+    tasks = [asyncio.ensure_future(serving), asyncio.ensure_future(eof())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await task
+
+
 class ControlServer:
     def __init__(
         self,
@@ -150,7 +171,7 @@ class ControlServer:
                 b"Cache-Control: no-cache\r\nConnection: keep-alive\r\n\r\n"
             )
             await writer.drain()
-            await stream(writer)
+            await _until_client_leaves(reader, stream(writer))
             return True
 
         route = self._routes.get((method, target))
