@@ -14,6 +14,8 @@ from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
 from mcp_server.app import App
@@ -152,12 +154,20 @@ def draft_text(reader: StoreReader, chat: str) -> str:
     )
 
 
+def _since(text: str | None) -> datetime | None:
+    try:
+        return parse_since(text)
+    except PromptArgumentError as exc:
+        # Prompts have no error result of their own: a bad argument is an invalid-params error.
+        raise MCPError(INVALID_PARAMS, str(exc)) from exc
+
+
 def register(server: MCPServer, app: App) -> None:
     async def read_text(fn: Callable[[StoreReader], str]) -> str:
         try:
             return await app.read(fn)
-        except StoreError as exc:
-            raise PromptArgumentError(str(exc)) from exc
+        except StoreError as exc:  # an unknown or ambiguous chat, mostly
+            raise MCPError(INVALID_PARAMS, str(exc)) from exc
 
     @server.prompt(title="Catch me up")
     async def catch_up(
@@ -171,7 +181,7 @@ def register(server: MCPServer, app: App) -> None:
     ) -> list[UserMessage]:
         """Summarise my unread WhatsApp chats (optionally only since a time), most urgent
         first."""
-        after = parse_since(since)
+        after = _since(since)
         return [UserMessage(await read_text(lambda r: catch_up_text(r, after)))]
 
     @server.prompt(title="Summarise a chat")
@@ -186,7 +196,7 @@ def register(server: MCPServer, app: App) -> None:
         ] = None,
     ) -> list[UserMessage]:
         """Summarise one WhatsApp chat: topics, decisions, open questions, things asked of me."""
-        after = parse_since(since)
+        after = _since(since)
         return [UserMessage(await read_text(lambda r: summarize_text(r, chat, after)))]
 
     @server.prompt(title="Draft a reply")

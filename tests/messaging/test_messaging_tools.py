@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp.types import ImageContent, TextResourceContents
 from PIL import Image
 
@@ -343,6 +344,12 @@ async def test_prompts_hand_over_the_chats_as_fenced_data(client: Client) -> Non
     assert group["jid"] in summary_text and "Summarise" in summary_text
     draft = await client.get_prompt("draft_reply", {"chat": group["jid"]})
     assert "do not send" in draft.messages[0].content.text  # type: ignore[union-attr]
+    with pytest.raises(MCPError) as err:
+        await client.get_prompt("catch_up", {"since": "last tuesday"})
+    assert "12h" in err.value.message
+    with pytest.raises(MCPError) as err:
+        await client.get_prompt("summarize_chat", {"chat": "Nobody McUnknown"})
+    assert "list_chats" in err.value.message
 
 
 async def test_each_chat_is_a_resource_with_its_recent_messages(client: Client) -> None:
