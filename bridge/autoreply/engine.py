@@ -29,6 +29,7 @@ import contextlib
 import importlib
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -137,8 +138,13 @@ class AutoReplyEngine:
                 )
             return store
 
-        self._store = await self.writer.run(open_store)
-        self._rules = {r.chat: r for r in await self.writer.run(self._store.rules)}
+        try:
+            self._store = await self.writer.run(open_store)
+            self._rules = {r.chat: r for r in await self.writer.run(self._store.rules)}
+        except (StoreError, sqlite3.Error):
+            # The bridge still serves reads and sends; only auto-reply stays off.
+            log.exception("auto-reply is unavailable: its tables cannot be opened")
+            return
         live = [r.chat for r in self._rules.values() if rulebook.is_live(r, self._clock())]
         if live:
             log.info("auto-reply is on for: %s", ", ".join(live))
@@ -162,7 +168,10 @@ class AutoReplyEngine:
     @property
     def store(self) -> AutoReplyStore:
         if self._store is None:
-            raise StoreError("Auto-reply is not started yet; try again in a moment.")
+            raise StoreError(
+                "Auto-reply is unavailable: the bridge could not open its tables (see bridge.log "
+                "in the data dir), or it is still starting."
+            )
         return self._store
 
     def active(self) -> bool:
@@ -206,7 +215,7 @@ class AutoReplyEngine:
         rule = await self.writer.run(self.store.put_rule, update)
         self._rules[key] = rule
         if not rule.enabled:
-            self._drop_pending(None if key == ALL_CONTACTS else key)
+            self._drop_pending(key)
         log.info("auto-reply rule for %s: %s", key, "on" if rule.enabled else "off")
         return await self.refresh_state()
 
@@ -286,14 +295,20 @@ class AutoReplyEngine:
                 "fixed static_text, which needs no model."
             )
 
-    def _drop_pending(self, chat: str | None) -> None:
+    def _drop_pending(self, rule_key: str | None) -> None:
+        """Forget messages waiting in a debounce that the rule `rule_key` (None: any) covered."""
+        now = self._clock()
         for key, queue in list(self._queues.items()):
-            if chat is None or key == chat:
+            own = self._rules.get(key)
+            covered_by_all = rule_key == ALL_CONTACTS and not (own and rulebook.is_live(own, now))
+            if rule_key is None or key == rule_key or covered_by_all:
                 if queue.timer is not None:
                     queue.timer.cancel()
                     queue.timer = None
                 queue.pending.clear()
                 queue.first_at = None
+                if not queue.busy:  # a busy one is removed when its reply finishes
+                    del self._queues[key]
 
     # ------------------------------------------------------------------ inbound
 

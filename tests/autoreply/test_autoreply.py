@@ -291,10 +291,13 @@ async def test_the_kill_switch_stops_everything(
     assert "only switches everything off" in await error_of(
         client, "set_auto_reply", chat="*", enabled=True
     )
+    # A message already waiting in the debounce is dropped too.
+    await sim(bridge).inject_event(inbound(TOM, "are you there?"))
+    await wait_until(lambda: not bridge.autoreply.idle(), what="the message is pending")
     overview = await call(client, "set_auto_reply", chat="*", enabled=False)
     assert overview["enabled_count"] == 0
     assert not any(r["enabled"] for r in overview["rules"]) and len(overview["rules"]) == 2
-    assert not bridge.keep_alive()
+    assert not bridge.keep_alive() and bridge.autoreply.idle()
 
     seen = bridge.autoreply.considered
     for chat in (TOM, MARIA, KENJI):
