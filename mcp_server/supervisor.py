@@ -71,9 +71,11 @@ def lock_is_held(path: Path) -> bool:
 class BridgeDown(BridgeUnavailable):
     """The bridge cannot run right now and restarting it would not help before `retry_at`."""
 
-    def __init__(self, message: str, retry_at: float) -> None:
+    def __init__(self, message: str, retry_at: float, *, auto_retry: bool) -> None:
         super().__init__(message)
         self.retry_at = retry_at
+        # False: wait for a tool to ask (a restart would fail the same way until someone acts).
+        self.auto_retry = auto_retry
 
 
 class BridgeSupervisor:
@@ -129,9 +131,13 @@ class BridgeSupervisor:
             self._reap()
             self._poke.clear()
             if self._down is not None:
-                # Restarting cannot help yet: wait for a tool to ask after retry_at.
-                delay = max(0.0, self._down.retry_at - time.monotonic())
                 log.warning("bridge down: %s", self._down.message)
+                if not self._down.auto_retry:
+                    # Restarting cannot help: only a tool asking after retry_at tries again, so
+                    # a broken store costs one failed start per retry period, not a loop.
+                    await self._poke.wait()
+                    continue
+                delay = max(0.0, self._down.retry_at - time.monotonic())
             else:
                 delay = backoff * (1 + random.random())
                 backoff = min(backoff * 2, 10.0)
@@ -251,6 +257,7 @@ class BridgeSupervisor:
                 f"the bridge crashed {_CRASH_LIMIT} times in a minute, so it is not restarted "
                 f"for now; last log lines: {_log_tail(self.paths)}",
                 retry_at=self._spawns[0] + _CRASH_WINDOW,
+                auto_retry=True,
             )
         self._spawns.append(now)
         proc = self._spawn()
@@ -264,6 +271,7 @@ class BridgeSupervisor:
                 raise BridgeDown(
                     f"the bridge cannot start: {_log_tail(self.paths, 2)}",
                     retry_at=time.monotonic() + _DOWN_RETRY,
+                    auto_retry=False,
                 )
             # Exit 0 means another server's bridge won the lock race: keep polling for it.
             if code not in (None, 0):
