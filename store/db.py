@@ -52,6 +52,10 @@ def open_writer(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
 def open_reader(path: Path) -> sqlite3.Connection:
     """A read-only connection (`mode=ro` plus `query_only`): writes through it raise."""
     if not path.exists():
@@ -63,6 +67,9 @@ def open_reader(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
+        # Damaged text (bit rot, a torn write by another program) reads as U+FFFD instead of
+        # failing the whole query: the rest of the page is still worth showing.
+        conn.text_factory = _lenient_text
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA query_only = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
