@@ -81,6 +81,10 @@ class ControlClient:
             try:
                 writer.write(self._request_bytes(method, path, host, payload))
                 await writer.drain()
+                # Nothing more will be sent: say so, or the server lingers (up to 1 s) for
+                # more body before closing after an error answer.
+                if writer.can_write_eof():
+                    writer.write_eof()
                 head = await read_head(reader)
                 return int(head.start_line.split(" ")[1]), await reader.read()
             finally:

@@ -22,7 +22,8 @@ def build_match(query: str) -> str:
     terms: list[str] = []
     for chunk in query.split():
         prefix = chunk.endswith("*")
-        word = chunk.rstrip("*").replace('"', "")[:MAX_TERM_CHARS]
+        # NUL ends a string inside SQLite's FTS5 parser ("unterminated string"): drop it.
+        word = chunk.rstrip("*").replace('"', "").replace("\x00", "")[:MAX_TERM_CHARS]
         if not _WORDISH.search(word):
             continue
         phrase = '"' + word + '"'
