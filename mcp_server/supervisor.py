@@ -237,6 +237,12 @@ class BridgeSupervisor:
 
     # ------------------------------------------------------------------ starting
 
+    async def start_bridge(self) -> ControlClient:
+        """Make sure a bridge runs (spawning one if needed), without staying attached: for CLI
+        commands such as `login`."""
+        await self._ensure_running()
+        return self.client
+
     async def _ensure_running(self) -> None:
         misses = 0
         while True:
