@@ -306,3 +306,24 @@ def test_any_duplication_or_reordering_gives_the_oracle_store(
 def test_the_idempotence_property_ran_its_examples() -> None:
     # Runs after the property in file order; guards against a silently skipped property.
     assert _ran["examples"] >= EXAMPLES // 2, _ran
+
+
+def test_a_redelivered_message_of_mine_does_not_clear_newer_unread_messages() -> None:
+    """Unread counts are left out of the oracle (they count live arrivals, so order matters by
+    design), but a duplicate must still not change them."""
+    conn, writer = _fresh_writer()
+    pn = PEOPLE[0][0]
+    mine = Msg(0, 0, False, True)
+    theirs = [Msg(i, 0, False, False) for i in (1, 2)]
+    try:
+        apply_event(writer, to_event(("copy", mine, False, False, True, False)))
+        for m in theirs:
+            apply_event(writer, to_event(("copy", m, False, False, True, False)))
+        unread = "SELECT unread_count FROM chats WHERE jid = ?"
+        assert conn.execute(unread, (pn,)).fetchone()[0] == 2
+        # The same events again, as after a reconnect.
+        for m in [mine, *theirs]:
+            apply_event(writer, to_event(("copy", m, False, False, True, False)))
+        assert conn.execute(unread, (pn,)).fetchone()[0] == 2
+    finally:
+        conn.close()
