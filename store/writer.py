@@ -285,9 +285,11 @@ class StoreWriter:
             if inserted or (before[1] and not rec.is_placeholder):
                 self._apply_mutations_to(chat_jid, rec.id)
                 self._refresh_last([chat_jid])
-            if live and rec.is_from_me:
+            if live and rec.is_from_me and inserted:
+                # Only a new message of mine means I caught up: a re-delivered old one (after a
+                # reconnect) must not clear newer unread messages.
                 self._conn.execute("UPDATE chats SET unread_count = 0 WHERE jid = ?", (chat_jid,))
-            elif live and inserted:
+            elif live and inserted and not rec.is_from_me:
                 self._conn.execute(
                     "UPDATE chats SET unread_count = unread_count + 1 WHERE jid = ?", (chat_jid,)
                 )
