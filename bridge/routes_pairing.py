@@ -32,10 +32,14 @@ def _unreachable(bridge: Bridge) -> bool:
 def routes(bridge: Bridge) -> list[Route]:
     async def login_qr(req: QrRequest) -> QrResponse:
         deadline = time.monotonic() + req.wait_seconds
-        if bridge.state == ConnectionState.logged_out:
-            # Unlinked earlier: asking for a QR code starts a fresh pairing.
-            await bridge.transport.start()
+        restarted = False
         while True:
+            logged_out = ConnectionState.logged_out
+            if not restarted and logged_out in (bridge.state, bridge.transport.state):
+                # Unlinked earlier: asking for a QR code starts a fresh pairing. The transport's
+                # own state counts too, as the bridge may not have seen the event yet.
+                restarted = True
+                await bridge.transport.start()
             if bridge.state == ConnectionState.connected and bridge.transport.is_paired():
                 raise HttpError(409, "already_paired", "This device is already linked to WhatsApp.")
             if bridge.state in PERMANENT_STATES and bridge.state != ConnectionState.logged_out:
