@@ -224,7 +224,7 @@ async def test_permanent_states_are_reported_and_not_restarted(data_dir: Path):
                             await anyio.sleep(0.02)
                     assert ADVICE[state] in st["advice"] and st["bridge_running"]
                     # Several health-check rounds pass with the bridge in this state.
-                    await anyio.sleep(5 * app.supervisor.health_interval)
+                    await anyio.sleep(3 * app.supervisor.health_interval)
                     assert app.supervisor.healthy
                     assert app.supervisor.spawned == 0 and app.supervisor.replaced_hung == 0
                 sent = await client.call_tool("send_message", {"to": TOM, "text": "hi"})
