@@ -17,6 +17,9 @@ MAX_TERM_CHARS = 64
 _WORDISH = re.compile(r"[^\W_]", re.UNICODE)
 
 
+MIN_PREFIX_CHARS = 2
+
+
 def build_match(query: str) -> str:
     """A MATCH expression for `query`; InvalidArgument when it holds no searchable word."""
     terms: list[str] = []
@@ -26,6 +29,13 @@ def build_match(query: str) -> str:
         word = chunk.rstrip("*").replace('"', "").replace("\x00", "")[:MAX_TERM_CHARS]
         if not _WORDISH.search(word):
             continue
+        if prefix and len(word) < MIN_PREFIX_CHARS:
+            # The index keeps prefixes of 2 and 3 characters; `a*` would merge a large part of
+            # the vocabulary on every search.
+            raise InvalidArgument(
+                f"Prefix search {chunk!r} is too short: put at least {MIN_PREFIX_CHARS} letters "
+                "before the * (for example piz*)."
+            )
         phrase = '"' + word + '"'
         terms.append(phrase + "*" if prefix else phrase)
         if len(terms) == MAX_TERMS:

@@ -7,11 +7,12 @@ whole page at once.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
@@ -19,7 +20,7 @@ from store import cursor as cursors
 from store import fts
 from store import jid as jids
 from store.db import corruption
-from store.errors import Ambiguous, InvalidArgument, NotFound
+from store.errors import Ambiguous, InvalidArgument, NotFound, StoreCorrupt, StoreError
 from store.models import (
     Chat,
     Contact,
@@ -86,6 +87,38 @@ def _kind(value: str) -> MessageKind:
         return MessageKind.unknown
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+T_cls = TypeVar("T_cls")
+
+
+def _damage_is_typed(fn: F) -> F:
+    """A flipped byte can change a stored value's type without SQLite noticing (a number read
+    back as text); the conversion to models then fails. Report that as damage, not a crash."""
+
+    @functools.wraps(fn)
+    def wrapper(self: StoreReader, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise StoreCorrupt(
+                f"A stored row in {self._path()} holds a value of the wrong type ({exc}); the "
+                "file may be damaged. Stop whatsapp-mcp and move messages.db aside to rebuild it "
+                "from WhatsApp's history sync; your pairing is not affected."
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _guard_public_methods(cls: type[T_cls]) -> type[T_cls]:
+    for name, value in list(vars(cls).items()):
+        if not name.startswith("_") and callable(value):
+            setattr(cls, name, _damage_is_typed(value))
+    return cls
+
+
+@_guard_public_methods
 class StoreReader:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn

@@ -200,8 +200,37 @@ CREATE TABLE autoreply_ledger (
 ) WITHOUT ROWID;
 """
 
+# Prefix queries (`piz*`) with a short prefix had to merge the doclists of every matching term:
+# `the*` took about a second at 1M messages. Prefix indexes for 2 and 3 characters make them
+# constant-time for about 8 % more file size. The index is rebuilt from `messages`.
+_V4_FTS_PREFIX = """
+DROP TRIGGER messages_ai;
+DROP TRIGGER messages_ad;
+DROP TRIGGER messages_au;
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    content, caption,
+    content = 'messages', content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content, caption) VALUES (new.seq, new.content, new.caption);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, caption)
+    VALUES ('delete', old.seq, old.content, old.caption);
+END;
+CREATE TRIGGER messages_au AFTER UPDATE OF content, caption ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, caption)
+    VALUES ('delete', old.seq, old.content, old.caption);
+    INSERT INTO messages_fts (rowid, content, caption) VALUES (new.seq, new.content, new.caption);
+END;
+"""
+
 # Index i holds the script that takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY]
+MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY, _V4_FTS_PREFIX]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

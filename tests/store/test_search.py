@@ -115,3 +115,12 @@ def test_a_search_cursor_from_another_query_is_rejected(corpus, reader: StoreRea
     assert cursor
     with pytest.raises(InvalidArgument, match="cursor"):
         reader.search_messages("cafe", cursor=cursor)
+
+
+def test_one_letter_prefix_searches_are_refused_with_guidance() -> None:
+    from store.errors import InvalidArgument
+    from store.fts import build_match
+
+    with pytest.raises(InvalidArgument, match="at least 2 letters"):
+        build_match("t*")
+    assert build_match("th*") == '"th"*'
