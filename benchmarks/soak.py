@@ -122,6 +122,7 @@ def run_soak(
 ) -> dict[str, Any]:
     from bridge.api import InboundRequest, InboundResponse
     from bridge.control_client import BridgeError, ControlClient
+    from bridge.lock import holder_pid
     from bridge.paths import DataPaths
     from tests.helpers import stop_bridge, wait_healthy
 
@@ -180,6 +181,8 @@ def run_soak(
             if p.wait() != 0:
                 raise RuntimeError("a reader process failed")
         results = [json.loads(o.read_text(encoding="utf-8")) for o in outs]
+        # Still the bridge we started: no reader's supervisor took it for hung while it was busy.
+        same_bridge = bridge.poll() is None and holder_pid(paths.lock) == bridge.pid
     finally:
         for p in procs:
             if p.poll() is None:
@@ -214,6 +217,7 @@ def run_soak(
         "injected": injected,
         "inject_errors": inject_errors,
         "messages_stored": messages,
+        "same_bridge_throughout": same_bridge,
     }
 
 
@@ -243,7 +247,7 @@ def main() -> int:
         f"injected): SQLITE_BUSY surfaced to tools: {r['busy_errors']}; other tool errors: "
         f"{r['other_errors']}; tool latency p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
         f"max {r['max_ms']:.0f} ms; WAL max {r['wal_max_mb']:.1f} MB, final "
-        f"{r['wal_final_mb']:.1f} MB"
+        f"{r['wal_final_mb']:.1f} MB; same bridge throughout: {r['same_bridge_throughout']}"
     )
     return 0 if r["busy_errors"] == 0 else 1
 

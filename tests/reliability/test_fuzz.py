@@ -521,7 +521,8 @@ async def _wait_seeded(client: Client) -> None:
 
 @st.composite
 def tool_calls(draw: st.DrawFn, schemas: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    name = draw(st.sampled_from(sorted(schemas)))
+    # get_login_qr takes no arguments and may wait 20 s for a QR code: nothing to fuzz there.
+    name = draw(st.sampled_from(sorted(set(schemas) - {"get_login_qr"})))
     props: dict[str, Any] = schemas[name].get("properties", {})
     args: dict[str, Any] = {}
     for prop, schema in props.items():

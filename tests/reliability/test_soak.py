@@ -17,3 +17,4 @@ def test_readers_never_see_sqlite_busy_while_the_bridge_ingests(tmp_path: Path):
     assert r["other_errors"] == 0, r["error_samples"]
     assert r["injected"] > 0 and r["inject_errors"] == 0
     assert r["wal_max_mb"] < 64, r["wal_series_mb"]
+    assert r["same_bridge_throughout"]  # never mistaken for hung while busy
