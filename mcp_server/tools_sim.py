@@ -35,7 +35,10 @@ def register(server: MCPServer, app: App) -> None:
         ],
         text: Annotated[str, Field(min_length=1, max_length=65536)],
         chat: Annotated[
-            str | None, Field(description="Group JID to post in; omit for a direct message.")
+            str | None,
+            # The bridge's InboundRequest allows 200 characters: say so in the schema, so a
+            # longer value is an argument error, not a crash inside the tool.
+            Field(max_length=200, description="Group JID to post in; omit for a direct message."),
         ] = None,
     ) -> Message:
         """SIMULATION ONLY: make a simulated person send the user a message, as if it arrived
