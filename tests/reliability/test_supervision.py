@@ -100,6 +100,14 @@ async def test_a_killed_bridge_is_restarted_and_the_next_send_succeeds(settings:
     async with server(settings, app) as client:
         first = await bridge_pid(client)
         os.kill(first, signal.SIGKILL)
+        # The kill is asynchronous: the next call comes once the bridge is really dead, i.e. its
+        # files (socket, lock) are closed, which for a threaded process can be a moment after
+        # /proc already shows a zombie. A call racing the death itself can fail with
+        # "connection lost": the honest answer for a send that may have gone out.
+        paths = DataPaths(settings.data_dir)
+        with anyio.fail_after(10):
+            while lock_is_held(paths.lock) and holder_pid(paths.lock) == first:
+                await anyio.sleep(0.005)
         started = time.monotonic()
         sent = await client.call_tool("send_message", {"to": TOM, "text": "still there?"})
         took = time.monotonic() - started
