@@ -71,6 +71,13 @@ def routes(bridge: Bridge) -> list[Route]:
             await bridge.wait_pairing_change(left)
 
     async def pair_phone(req: PairPhoneRequest) -> PairCodeResponse:
+        if bridge.state == ConnectionState.connected and bridge.transport.is_paired():
+            raise HttpError(
+                409,
+                "already_paired",
+                "This device is already linked to WhatsApp; run `whatsapp-mcp logout` first to "
+                "link another account.",
+            )
         if _unreachable(bridge):
             raise HttpError(
                 503,

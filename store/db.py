@@ -12,15 +12,22 @@ from store.schema import SCHEMA_VERSION, migrate
 BUSY_TIMEOUT_MS = 5000
 
 
+# WhatsApp sends history only to a newly paired device, so moving the store aside loses what
+# the damaged copy held unless it is recovered first.
+RECOVERY_ADVICE = (
+    "Stop whatsapp-mcp (`whatsapp-mcp stop`), keep a copy of messages.db, and try "
+    "`sqlite3 messages.db '.recover' | sqlite3 recovered.db`; then move messages.db aside and put "
+    "recovered.db in its place, or start with no messages.db to get an empty store (new messages "
+    "are stored again; old history returns only if you unlink and pair again). Your WhatsApp "
+    "pairing (session.db) is not affected."
+)
+
+
 def corruption(exc: sqlite3.DatabaseError, path: Path | str) -> StoreCorrupt | None:
     """The typed error for SQLite's damage reports; None for any other database error."""
     text = str(exc)
     if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return StoreCorrupt(
-            f"The message store {path} is damaged ({text}). Stop whatsapp-mcp, move the file "
-            "aside, and start again: the bridge rebuilds it from WhatsApp's history sync. Your "
-            "WhatsApp pairing (session.db) is not affected."
-        )
+        return StoreCorrupt(f"The message store {path} is damaged ({text}). {RECOVERY_ADVICE}")
     return None
 
 

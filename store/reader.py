@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from store import cursor as cursors
 from store import fts
 from store import jid as jids
-from store.db import corruption
+from store.db import RECOVERY_ADVICE, corruption
 from store.errors import Ambiguous, InvalidArgument, NotFound, StoreCorrupt, StoreError
 from store.models import (
     Chat,
@@ -104,8 +104,7 @@ def _damage_is_typed(fn: F) -> F:
         except (TypeError, ValueError, OverflowError) as exc:
             raise StoreCorrupt(
                 f"A stored row in {self._path()} holds a value of the wrong type ({exc}); the "
-                "file may be damaged. Stop whatsapp-mcp and move messages.db aside to rebuild it "
-                "from WhatsApp's history sync; your pairing is not affected."
+                f"file may be damaged. {RECOVERY_ADVICE}"
             ) from exc
 
     return wrapper  # type: ignore[return-value]
