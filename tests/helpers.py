@@ -6,10 +6,15 @@ import asyncio
 import os
 import time
 from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.types import CallToolResult
 
 from bridge.api import StopResponse
 from bridge.control_client import BridgeError, ControlClient
 from bridge.paths import DataPaths
+from store.db import open_reader
 
 
 def sim_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -62,3 +67,35 @@ def stop_bridge(paths: DataPaths, tcp: bool = False) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and paths.token.exists():
         time.sleep(0.05)
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text blocks of a tool result, joined (where error messages live)."""
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
+    """Call a tool that must succeed; its structured result."""
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return dict(result.structured_content)
+
+
+async def error_of(client: Client, tool: str, **args: Any) -> str:
+    """Call a tool that must fail; the error text the model would see."""
+    result = await client.call_tool(tool, args)
+    assert result.is_error, result.structured_content
+    return text_of(result)
+
+
+def seeded_contact(paths: DataPaths) -> str:
+    """The first saved contact of the simulated world, read from the store file."""
+    conn = open_reader(paths.messages_db)
+    try:
+        row = conn.execute(
+            "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
+        ).fetchone()
+        return str(row[0])
+    finally:
+        conn.close()

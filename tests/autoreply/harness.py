@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import Client
 
 from bridge.daemon import Bridge
 from bridge.main import make_transport
@@ -100,19 +99,6 @@ async def settled(bridge: Bridge, seen_before: int, deliveries: int = 1) -> None
     """Wait until the engine has looked at `deliveries` more inbound messages and is idle."""
     engine = bridge.autoreply
     await wait_until(lambda: engine.considered >= seen_before + deliveries and engine.idle())
-
-
-async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return dict(result.structured_content)
-
-
-async def error_of(client: Client, tool: str, **args: Any) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error, result.structured_content
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 def rule_of(overview: dict[str, Any], chat: str) -> dict[str, Any]:

@@ -31,8 +31,6 @@ from tests.autoreply.harness import (
     PRIYA,
     TOM,
     autoreply_settings,
-    call,
-    error_of,
     inprocess_bridge,
     rule_of,
     settled,
@@ -40,6 +38,7 @@ from tests.autoreply.harness import (
     texts_to,
     wait_until,
 )
+from tests.helpers import call, error_of
 
 pytestmark = pytest.mark.anyio
 

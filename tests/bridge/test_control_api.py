@@ -16,7 +16,7 @@ import pytest
 
 from bridge.paths import DataPaths
 from store.db import open_reader
-from tests.helpers import sim_env, stop_bridge, wait_healthy
+from tests.helpers import seeded_contact, sim_env, stop_bridge, wait_healthy
 
 
 def raw(paths: DataPaths, data: bytes, *, tcp: bool = False) -> tuple[int, dict[str, object]]:
@@ -74,17 +74,6 @@ def outbound_count(paths: DataPaths, text: str) -> int:
             "SELECT count(*) FROM messages WHERE is_from_me = 1 AND content = ?", (text,)
         ).fetchone()
         return int(row[0])
-    finally:
-        conn.close()
-
-
-def seeded_contact(paths: DataPaths) -> str:
-    conn = open_reader(paths.messages_db)
-    try:
-        row = conn.execute(
-            "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
-        ).fetchone()
-        return str(row[0])
     finally:
         conn.close()
 

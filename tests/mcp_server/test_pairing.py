@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -19,7 +18,7 @@ from bridge.control_client import ControlClient
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
-from tests.helpers import sim_env, stop_bridge
+from tests.helpers import sim_env, stop_bridge, text_of
 from tests.mcp_server.test_stdio import RawServer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -32,10 +31,6 @@ def real_settings(data_dir: Path) -> Iterator[Settings]:
         env={"WHATSAPP_MCP_DATA_DIR": str(data_dir), "WHATSAPP_MCP_BRIDGE_IDLE_EXIT": "5"}
     )
     stop_bridge(DataPaths(data_dir))
-
-
-def text_of(result: Any) -> str:
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 @pytest.mark.anyio

@@ -14,7 +14,7 @@ from mcp import Client
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
-from tests.helpers import sim_env, stop_bridge
+from tests.helpers import call, error_of, sim_env, stop_bridge
 
 pytestmark = pytest.mark.anyio
 
@@ -42,19 +42,6 @@ def settings(data_dir: Path) -> Iterator[Settings]:
 async def client(settings: Settings) -> AsyncIterator[Client]:
     async with Client(build_server(settings), cache=None) as c:
         yield c
-
-
-async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return dict(result.structured_content)
-
-
-async def error_of(client: Client, tool: str, **args: Any) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 async def test_tools_are_listed_with_honest_annotations(client: Client) -> None:

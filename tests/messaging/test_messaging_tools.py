@@ -23,7 +23,7 @@ from bridge.control_client import BridgeError, ControlClient
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
-from tests.helpers import sim_env, stop_bridge
+from tests.helpers import call, error_of, sim_env, stop_bridge
 
 pytestmark = pytest.mark.anyio
 
@@ -46,19 +46,6 @@ async def client(settings: Settings) -> AsyncIterator[Client]:
     async with Client(build_server(settings), cache=None) as c:
         await wait_for_seed(c)
         yield c
-
-
-async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return dict(result.structured_content)
-
-
-async def error_of(client: Client, tool: str, **args: Any) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error, result.structured_content
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 async def wait_for_seed(client: Client) -> None:

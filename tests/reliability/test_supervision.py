@@ -26,7 +26,7 @@ from mcp_server.app import App
 from mcp_server.server import build_server
 from mcp_server.supervisor import lock_is_held
 from tests.autoreply.harness import TOM, inprocess_bridge
-from tests.helpers import sim_env, stop_bridge
+from tests.helpers import sim_env, stop_bridge, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -81,10 +81,6 @@ async def bridge_pid(client: Client, other_than: int | None = None, timeout: flo
             if st["bridge_running"] and st["bridge_pid"] != other_than:
                 return int(st["bridge_pid"])
             await anyio.sleep(0.05)
-
-
-def text_of(result: Any) -> str:
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 def gone(pid: int) -> bool:

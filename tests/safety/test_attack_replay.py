@@ -25,7 +25,7 @@ from bridge.paths import DataPaths
 from bridge.settings import load_settings
 from mcp_server.server import build_server
 from store.db import open_reader
-from tests.helpers import sim_env, stop_bridge
+from tests.helpers import call, error_of, seeded_contact, sim_env, stop_bridge
 
 pytestmark = pytest.mark.anyio
 
@@ -47,18 +47,6 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 
 
 sys.addaudithook(_audit)
-
-
-async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    return dict(result.structured_content or {})
-
-
-async def error_of(client: Client, tool: str, **args: Any) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error, result.structured_content
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 async def seeded(client: Client) -> list[dict[str, Any]]:
@@ -192,7 +180,7 @@ async def test_read_only_mode_lists_no_write_tool_and_the_bridge_refuses_sends(
         for tool in tools:
             assert tool.annotations is not None and tool.annotations.read_only_hint is True
         await seeded(client)  # the server has started the bridge with the same environment
-        contact = _saved_contact(stopper)
+        contact = seeded_contact(stopper)
         control = ControlClient(stopper)
         with pytest.raises(BridgeError) as info:
             await control.call(
@@ -208,14 +196,3 @@ async def test_read_only_mode_lists_no_write_tool_and_the_bridge_refuses_sends(
     finally:
         conn.close()
     assert mine[0] == 0
-
-
-def _saved_contact(paths: DataPaths) -> str:
-    conn = open_reader(paths.messages_db)
-    try:
-        row = conn.execute(
-            "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
-        ).fetchone()
-        return str(row[0])
-    finally:
-        conn.close()
