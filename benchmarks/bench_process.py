@@ -89,6 +89,18 @@ async def _round_trip(params: Any, calls: list[tuple[str, dict[str, Any]]], repe
     return out
 
 
+def spawn_bridge(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """A bridge for a benchmark, quiet and detached from our terminal."""
+    return subprocess.Popen(
+        [PY, "-m", "bridge", *args],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def bench_round_trip(data: Path, repeats: int, search_word: str) -> dict[str, Any]:
     from mcp import StdioServerParameters
 
@@ -97,14 +109,7 @@ def bench_round_trip(data: Path, repeats: int, search_word: str) -> dict[str, An
         copy_store(data, d)
         env = sim_env(d)
         # Start the bridge first so its initial (simulated) sync is not timed.
-        proc = subprocess.Popen(
-            [PY, "-m", "bridge", "--idle-exit", "30"],
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = spawn_bridge(env, "--idle-exit", "30")
         try:
             wait_bridge(d)
             time.sleep(2)  # let the simulated world's 300 messages land
@@ -206,14 +211,7 @@ def bench_start_and_memory(data: Path, repeats: int, search_words: list[str]) ->
         d = Path(tmp) / "data"
         copy_store(data, d)
         env = sim_env(d)
-        bridge = subprocess.Popen(
-            [PY, "-m", "bridge", "--idle-exit", "60"],
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        bridge = spawn_bridge(env, "--idle-exit", "60")
         try:
             wait_bridge(d)
             for _ in range(repeats):  # interleaved, so both see the same machine load
@@ -264,14 +262,7 @@ def bench_idle_bridge(idle_seconds: float) -> dict[str, Any]:
             "WHATSAPP_MCP_SIMULATE": "0",
             "WHATSAPP_MCP_LOG_LEVEL": "WARNING",
         }
-        proc = subprocess.Popen(
-            [PY, "-m", "bridge"],
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = spawn_bridge(env)
         try:
             wait_bridge(d)
             time.sleep(idle_seconds)
