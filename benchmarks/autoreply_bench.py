@@ -30,13 +30,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.common import log, median, pct
-from bridge.autoreply.api import SetAutoReplyRequest
+from bridge.control.autoreply import SetAutoReplyRequest
 from bridge.daemon import Bridge
+from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
 from bridge.settings import load_settings
-from bridge.simulated import SimulatedTransport
-from bridge.transport import MessageEvent, OutboundText, SendResult
-from bridge.writer_thread import WriterThread
+from bridge.transport.protocol import MessageEvent, OutboundText, SendResult
+from bridge.transport.simulated.network import SimulatedTransport
 from store.autoreply import RuleMode
 from store.db import open_reader, open_writer
 from store.models import MessageRecord

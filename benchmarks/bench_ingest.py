@@ -56,7 +56,7 @@ def _raw(db: Path, chats: list[list[tuple[str, int]]], rows: list[list[tuple[Any
 
 
 def bench_ingest(messages: int, repeats: int) -> dict[str, Any]:
-    from bridge.seed import synthetic_history
+    from bridge.transport.simulated.seed import synthetic_history
     from store.db import open_writer
     from store.writer import StoreWriter
 

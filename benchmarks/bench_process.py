@@ -38,8 +38,8 @@ def copy_store(src: Path, dst: Path) -> None:
 
 
 def stop_bridge(data_dir: Path) -> None:
-    from bridge.api import StopResponse
-    from bridge.control_client import BridgeError, ControlClient
+    from bridge.control.client import BridgeError, ControlClient
+    from bridge.control.models import StopResponse
     from bridge.paths import DataPaths
 
     paths = DataPaths(data_dir)
@@ -55,7 +55,7 @@ def stop_bridge(data_dir: Path) -> None:
 
 
 def wait_bridge(data_dir: Path, timeout: float = 60) -> None:
-    from bridge.control_client import BridgeError, ControlClient
+    from bridge.control.client import BridgeError, ControlClient
     from bridge.paths import DataPaths
 
     client = ControlClient(DataPaths(data_dir))

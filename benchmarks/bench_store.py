@@ -22,7 +22,7 @@ WHERE {cond} ORDER BY m.timestamp DESC LIMIT 20
 
 def search_queries(seed: int = SEED) -> list[tuple[str, str]]:
     """(label, query) from rare to common: single words, word pairs and 3-letter prefixes."""
-    from bridge.seed import zipf_vocabulary
+    from bridge.transport.simulated.seed import zipf_vocabulary
 
     vocab = [w for w in zipf_vocabulary(seed) if re.fullmatch(r"[a-z]{3,}", w)]
     ranks = [2500, 800, 150, 40, 0]  # positions in the filtered vocabulary: rare → most common

@@ -1,6 +1,7 @@
 """The benchmark data: a store filled through the real ingest path, cached between runs.
 
-`bridge.seed.synthetic_history` (Zipf words, one chat per ~100 messages, deterministic seed) is
+`bridge.transport.simulated.seed.synthetic_history`
+(Zipf words, one chat per ~100 messages, deterministic seed) is
 fed to `StoreWriter.ingest_history` batch by batch, exactly as the bridge does with a history
 sync. The result is a simulated data dir (kv transport_kind = 'simulated', so a bridge started
 with WHATSAPP_MCP_SIMULATE=1 accepts it) under benchmarks/.cache/, keyed by size, seed and schema
@@ -52,7 +53,7 @@ def prepare(messages: int, seed: int = SEED) -> tuple[Path, dict[str, Any]]:
 
 
 def _build(target: Path, messages: int, seed: int) -> dict[str, Any]:
-    from bridge.seed import synthetic_history
+    from bridge.transport.simulated.seed import synthetic_history
     from store.db import open_writer
     from store.writer import StoreWriter
 

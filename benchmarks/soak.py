@@ -120,8 +120,8 @@ def run_soak(
     rate: float = 20.0,
     log: bool = False,
 ) -> dict[str, Any]:
-    from bridge.api import InboundRequest, InboundResponse
-    from bridge.control_client import BridgeError, ControlClient
+    from bridge.control.client import BridgeError, ControlClient
+    from bridge.control.models import InboundRequest, InboundResponse
     from bridge.lock import holder_pid
     from bridge.paths import DataPaths
     from tests.helpers import stop_bridge, wait_healthy

@@ -17,7 +17,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bridge.api import (
+from bridge.autoreply.engine import AutoReplyEngine
+from bridge.control.advice import ADVICE
+from bridge.control.models import (
     BridgeEvent,
     BridgeStatus,
     Health,
@@ -28,20 +30,19 @@ from bridge.api import (
     SendTextRequest,
     StopResponse,
 )
-from bridge.autoreply.engine import AutoReplyEngine
-from bridge.autoreply.routes import routes as autoreply_routes
-from bridge.control_server import ControlServer, Route
-from bridge.gate import open_gate
-from bridge.http import HttpError
-from bridge.ingest import apply_event
+from bridge.control.qr import qr_png
+from bridge.ingest.events import apply_event
+from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths, write_private, write_private_bytes
-from bridge.qr import qr_png
-from bridge.routes_messaging import routes as messaging_routes
-from bridge.routes_pairing import routes as pairing_routes
-from bridge.sender import Sender, SendRefused
+from bridge.send.gate import open_gate
+from bridge.send.sender import Sender, SendRefused
+from bridge.server.app import ControlServer, Route
+from bridge.server.http import HttpError
+from bridge.server.routes_autoreply import routes as autoreply_routes
+from bridge.server.routes_messaging import routes as messaging_routes
+from bridge.server.routes_pairing import routes as pairing_routes
 from bridge.settings import Settings
-from bridge.status import ADVICE
-from bridge.transport import (
+from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,
     MessageEvent,
@@ -51,7 +52,7 @@ from bridge.transport import (
     TransportError,
     TransportEvent,
 )
-from bridge.writer_thread import WriterThread
+from store import sync_state
 from store.errors import Ambiguous, InvalidArgument, NotFound, StoreError
 from store.reader import StoreReader
 
@@ -323,9 +324,11 @@ class Bridge:
 
     async def _status(self, _: object) -> BridgeStatus:
         status = self.status()
-        raw = await self.writer.run(self.writer.writer.get_kv, "history_sync_progress")
-        if raw is not None:
-            status.history_sync_progress = int(raw)
+        raw = await self.writer.run(self.writer.writer.get_kv, sync_state.KV_KEY)
+        state = sync_state.parse(raw)
+        if state is not None:
+            status.history_sync_progress = state.progress
+            status.history_sync = state
         return status
 
     async def _send(self, req: SendTextRequest) -> SendResponse:

@@ -12,7 +12,7 @@ import sys
 from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings
-from bridge.transport import Transport
+from bridge.transport.protocol import Transport
 from store.errors import StoreError
 
 log = logging.getLogger("bridge")
@@ -32,21 +32,21 @@ def protect_stdout() -> None:
 def make_transport(settings: Settings) -> Transport:
     paths = DataPaths(settings.data_dir)
     if settings.simulate:
-        from bridge.simulated import SimulatedTransport
+        from bridge.transport.simulated.network import SimulatedTransport
 
         return SimulatedTransport(
             seed=settings.simulate_seed,
             reply_delay=settings.simulate_reply_delay,
             history_messages=settings.simulate_history,
         )
-    from bridge.neonize_transport import NeonizeTransport
+    from bridge.transport.neonize.client import NeonizeTransport
 
     return NeonizeTransport(paths.session_db)
 
 
 async def serve(settings: Settings, *, idle_exit: float | None) -> int:
     from bridge.daemon import Bridge
-    from bridge.writer_thread import WriterThread
+    from bridge.ingest.writer_thread import WriterThread
     from store.db import open_reader, open_writer
     from store.reader import StoreReader
     from store.writer import StoreWriter

@@ -59,8 +59,8 @@ class Settings(BaseModel):
     read_only: bool = Field(
         default=False, description="Register no write tool, and make the bridge refuse sends."
     )
-    # Send safety (bridge/gate.py). Rate limits looser than the defaults are capped on a real
-    # account (bridge/ratelimit.py); simulate mode accepts any value.
+    # Send safety (bridge/send/gate.py). Rate limits looser than the defaults are capped on a real
+    # account (bridge/send/ratelimit.py); simulate mode accepts any value.
     send_policy: Literal["contacts", "known", "any"] = Field(
         default="contacts", description="Who may receive messages: contacts, known or any."
     )
@@ -80,7 +80,7 @@ class Settings(BaseModel):
     @field_validator("allowed_recipients", "blocked_recipients")
     @classmethod
     def _recipient_list(cls, value: str) -> str:
-        from bridge.policy import parse_recipients  # policy imports store, not settings
+        from bridge.send.policy import parse_recipients  # policy imports store, not settings
 
         parse_recipients(value)
         return value
@@ -123,7 +123,7 @@ class Settings(BaseModel):
     media_roots: str = Field(
         default="",
         description="Folders files may be sent from (os.pathsep-separated absolute paths); "
-        "empty means <data dir>/outbox. See bridge.media_files.",
+        "empty means <data dir>/outbox. See bridge.send.media_files.",
     )
 
 

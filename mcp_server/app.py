@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import anyio
 
-from bridge.control_client import ControlClient
+from bridge.control.client import ControlClient
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.supervisor import BridgeSupervisor

@@ -16,8 +16,8 @@ import os
 import sys
 import time
 
-from bridge.api import BridgeStatus, StopResponse
-from bridge.control_client import BridgeError, ControlClient
+from bridge.control.client import BridgeError, ControlClient
+from bridge.control.models import BridgeStatus, StopResponse
 from bridge.lock import holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings, settings_env

@@ -131,8 +131,8 @@ def run_demo(data_dir: str | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="wamcp-demo-") as tmp:
         asyncio.run(_tour(Path(tmp)))
-        from bridge.api import StopResponse
-        from bridge.control_client import ControlClient
+        from bridge.control.client import ControlClient
+        from bridge.control.models import StopResponse
         from bridge.paths import DataPaths
 
         # Stop the demo's bridge before its folder disappears.

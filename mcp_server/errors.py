@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from bridge.control_client import BridgeError, BridgeUnavailable
+from bridge.control.client import BridgeError, BridgeUnavailable
 from store.errors import Ambiguous, StoreError
 
 

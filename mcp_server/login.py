@@ -6,7 +6,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from bridge.api import (
+from bridge.control.client import BridgeError, ControlClient
+from bridge.control.models import (
     BridgeStatus,
     LogoutResponse,
     PairCodeResponse,
@@ -14,10 +15,9 @@ from bridge.api import (
     QrRequest,
     QrResponse,
 )
-from bridge.control_client import BridgeError, ControlClient
-from bridge.qr import qr_terminal
+from bridge.control.qr import qr_terminal
 from bridge.settings import Settings
-from bridge.transport import ConnectionState
+from bridge.transport.protocol import ConnectionState
 from mcp_server.supervisor import BridgeSupervisor
 
 PAIRING_WINDOW = 180.0

@@ -8,19 +8,16 @@ from collections.abc import AsyncIterator
 from mcp.server.mcpserver import MCPServer
 
 from bridge.settings import Settings
-from mcp_server import (
-    prompts,
-    resources,
-    tools_admin,
-    tools_autoreply,
-    tools_media,
-    tools_messaging,
-    tools_read,
-    tools_safety,
-    tools_send,
-    tools_sim,
-)
+from mcp_server import prompts, resources
 from mcp_server.app import App
+from mcp_server.tools import admin as tools_admin
+from mcp_server.tools import autoreply as tools_autoreply
+from mcp_server.tools import media as tools_media
+from mcp_server.tools import messaging as tools_messaging
+from mcp_server.tools import read as tools_read
+from mcp_server.tools import safety as tools_safety
+from mcp_server.tools import send as tools_send
+from mcp_server.tools import sim as tools_sim
 
 INSTRUCTIONS = """\
 Tools for the user's own WhatsApp account: read, search and send messages.

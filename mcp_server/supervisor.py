@@ -28,7 +28,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from bridge.control_client import BridgeError, BridgeUnavailable, ControlClient
+from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
 from bridge.lock import holder_pid
 from bridge.main import EXIT_BAD_SETTINGS, EXIT_STORE_UNUSABLE
 from bridge.paths import DataPaths

@@ -11,8 +11,8 @@ from typing import Any
 from mcp import Client
 from mcp.types import CallToolResult
 
-from bridge.api import StopResponse
-from bridge.control_client import BridgeError, ControlClient
+from bridge.control.client import BridgeError, ControlClient
+from bridge.control.models import StopResponse
 from bridge.paths import DataPaths
 from store.db import open_reader
 

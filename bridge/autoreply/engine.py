@@ -36,9 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from bridge.api import SendTextRequest
 from bridge.autoreply import rules as rulebook
-from bridge.autoreply.api import KILL_SWITCH, AutoReplyState, SetAutoReplyRequest
 from bridge.autoreply.prompt import build_request
 from bridge.autoreply.replier import (
     Generated,
@@ -48,11 +46,13 @@ from bridge.autoreply.replier import (
     ReplyRetryable,
     api_key_configured,
 )
+from bridge.control.autoreply import KILL_SWITCH, AutoReplyState, SetAutoReplyRequest
+from bridge.control.models import SendTextRequest
+from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
-from bridge.sender import Sender, SendRefused
+from bridge.send.sender import Sender, SendRefused
 from bridge.settings import Settings
-from bridge.transport import Transport, TransportError
-from bridge.writer_thread import WriterThread
+from bridge.transport.protocol import Transport, TransportError
 from store import jid as jids
 from store.autoreply import (
     ALL_CONTACTS,

@@ -12,12 +12,12 @@ from typing import Any
 import anyio
 
 from bridge.daemon import Bridge
+from bridge.ingest.writer_thread import WriterThread
 from bridge.main import make_transport
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
-from bridge.simulated import SimulatedTransport
-from bridge.transport import OutboundText
-from bridge.writer_thread import WriterThread
+from bridge.transport.protocol import OutboundText
+from bridge.transport.simulated.network import SimulatedTransport
 from store.db import open_reader, open_writer
 from store.reader import StoreReader
 from store.writer import StoreWriter

@@ -17,7 +17,7 @@ from mcp import Client
 from bridge.daemon import Bridge
 from bridge.paths import DataPaths
 from bridge.settings import Settings
-from bridge.transport import MessageEvent
+from bridge.transport.protocol import MessageEvent
 from mcp_server.server import build_server
 from store.autoreply import AutoReplyReader, AutoReplyRule, LedgerEntry
 from store.db import open_reader
@@ -363,7 +363,7 @@ def _skipped(bridge: Bridge, chat: str) -> Any:
 
 
 def _rule(chat: str, *, enabled: bool = True, **kw: Any) -> Any:
-    from bridge.autoreply.api import SetAutoReplyRequest
+    from bridge.control.autoreply import SetAutoReplyRequest
 
     return SetAutoReplyRequest(chat=chat, enabled=enabled, instructions=kw.pop("i", BRIEF), **kw)
 

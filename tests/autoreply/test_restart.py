@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from bridge.api import StopResponse
-from bridge.control_client import ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.models import StopResponse
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.server import build_server

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bridge.control_client import ControlClient
+from bridge.control.client import ControlClient
 from bridge.paths import DataPaths
 from tests.helpers import sim_env, wait_healthy
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge import neonize_convert as conv
-from bridge.transport import (
+from bridge.transport.neonize import convert as conv
+from bridge.transport.protocol import (
     ConnectionState,
     DeleteEvent,
     EditEvent,

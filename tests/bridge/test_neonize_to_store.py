@@ -9,8 +9,8 @@ from typing import Any
 import anyio
 import pytest
 
-from bridge.ingest import apply_event
-from bridge.neonize_transport import NeonizeTransport
+from bridge.ingest.events import apply_event
+from bridge.transport.neonize.client import NeonizeTransport
 from store.db import open_writer
 from store.writer import StoreWriter
 from tests.bridge import neonize_factory as f

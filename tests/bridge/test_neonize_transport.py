@@ -10,8 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from bridge.neonize_transport import NeonizeTransport, read_paired_account
-from bridge.transport import (
+from bridge.transport.neonize.client import NeonizeTransport, read_paired_account
+from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,
     DeleteEvent,

@@ -10,15 +10,7 @@ from datetime import datetime, timezone
 import anyio
 import pytest
 
-from bridge.seed import (
-    FAMILY_GROUP,
-    FOOTBALL_GROUP,
-    build_world,
-    synthetic_chat_count,
-    synthetic_history,
-)
-from bridge.simulated import MAX_ANSWERS_PER_PEER, SimulatedTransport
-from bridge.transport import (
+from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,
     ContactsEvent,
@@ -34,6 +26,14 @@ from bridge.transport import (
     Transport,
     TransportError,
     TransportEvent,
+)
+from bridge.transport.simulated.network import MAX_ANSWERS_PER_PEER, SimulatedTransport
+from bridge.transport.simulated.seed import (
+    FAMILY_GROUP,
+    FOOTBALL_GROUP,
+    build_world,
+    synthetic_chat_count,
+    synthetic_history,
 )
 from store.errors import InvalidArgument
 from store.models import MessageKind, ReceiptKind

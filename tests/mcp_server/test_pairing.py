@@ -13,8 +13,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from bridge.api import LogoutResponse
-from bridge.control_client import ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.models import LogoutResponse
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
@@ -82,7 +82,7 @@ def test_go_prints_land_on_stderr_once_stdout_is_protected(tmp_path: Path) -> No
     script = (
         "from bridge.main import protect_stdout\n"
         "protect_stdout()\n"
-        "from bridge.neonize_transport import prepare_neonize_environment\n"
+        "from bridge.transport.neonize.client import prepare_neonize_environment\n"
         "prepare_neonize_environment()\n"
         "from neonize.client import NewClient\n"
         f"c = NewClient({str(tmp_path / 's.db')!r})\n"

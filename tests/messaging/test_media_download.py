@@ -17,17 +17,17 @@ from pathlib import Path
 import anyio
 import pytest
 
-from bridge.api import DownloadRequest
+from bridge.control.models import DownloadRequest
 from bridge.daemon import Bridge
-from bridge.http import HttpError
-from bridge.ingest import apply_event
-from bridge.neonize_transport import NeonizeTransport
+from bridge.ingest.events import apply_event
+from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
-from bridge.routes_messaging import Messaging
+from bridge.server.http import HttpError
+from bridge.server.routes_messaging import Messaging
 from bridge.settings import load_settings
-from bridge.simulated import SimulatedTransport
-from bridge.transport import ConnectionState, MediaUnavailable, MessageEvent, Transport
-from bridge.writer_thread import WriterThread
+from bridge.transport.neonize.client import NeonizeTransport
+from bridge.transport.protocol import ConnectionState, MediaUnavailable, MessageEvent, Transport
+from bridge.transport.simulated.network import SimulatedTransport
 from store.db import open_reader, open_writer
 from store.models import MediaInfo, MessageKind, MessageRecord
 from store.reader import StoreReader

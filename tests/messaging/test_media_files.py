@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import media_files as mf
 from bridge.paths import DataPaths
+from bridge.send import media_files as mf
 from mcp_server.mentions import resolve_mentions
 from store.models import GroupParticipant, MessageKind
 

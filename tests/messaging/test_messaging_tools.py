@@ -18,8 +18,8 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ImageContent, TextResourceContents
 from PIL import Image
 
-from bridge.api import SendFileRequest, SendFileResponse
-from bridge.control_client import BridgeError, ControlClient
+from bridge.control.client import BridgeError, ControlClient
+from bridge.control.models import SendFileRequest, SendFileResponse
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bridge.ingest import apply_event
-from bridge.neonize_transport import NeonizeTransport
-from bridge.transport import HistoryEvent, MessageEvent
-from bridge.writer_thread import WriterThread
+from bridge.ingest.events import apply_event
+from bridge.ingest.writer_thread import WriterThread
+from bridge.transport.neonize.client import NeonizeTransport
+from bridge.transport.protocol import HistoryEvent, MessageEvent
 from store.db import open_writer
 from store.writer import StoreWriter
 from tests.bridge import neonize_factory as f

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.ingest import apply_event
+from bridge.ingest.events import apply_event
 from store.db import open_writer
 from store.writer import StoreWriter
 from tests.reliability.ingest_driver import missing_committed, read_log

@@ -3,7 +3,7 @@
     python -m tests.reliability.ingest_driver --db messages.db --log committed.log --seed 3
 
 Opens the store as the bridge does (`open_writer`: WAL, migrations), builds the seeded stream
-of `tests.reliability.stream`, and applies it event by event with `bridge.ingest.apply_event`
+of `tests.reliability.stream`, and applies it event by event with `bridge.ingest.events.apply_event`
 on a real `StoreWriter`. After each event's transaction has committed it appends the event's
 index to the commit log and fsyncs it, so the log is a lower bound of what the store must hold.
 
@@ -20,8 +20,8 @@ import random
 import sqlite3
 from pathlib import Path
 
-from bridge.ingest import apply_event
-from bridge.transport import (
+from bridge.ingest.events import apply_event
+from bridge.transport.protocol import (
     ContactsEvent,
     DeleteEvent,
     EditEvent,

@@ -17,7 +17,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from bridge.transport import (
+from bridge.transport.protocol import (
     ContactsEvent,
     DeleteEvent,
     EditEvent,

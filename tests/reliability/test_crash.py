@@ -1,6 +1,6 @@
 """Crash consistency: SIGKILL the real ingest path at random moments.
 
-A driver process applies a long, messy event stream through `bridge.ingest.apply_event` on a
+A driver process applies a long, messy event stream through `bridge.ingest.events.apply_event` on a
 real `StoreWriter` and logs (fsync'd) every event whose transaction committed. After each kill
 the store must pass SQLite's and FTS5's integrity checks, hold every logged event, hold no
 message twice, and a restarted driver must carry on; when it finally finishes, the store must

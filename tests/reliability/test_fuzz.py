@@ -1,7 +1,8 @@
 """Fuzzing: nothing the outside world can hand us raises an unhandled exception.
 
-- ingest: malformed and odd event models and dicts through `bridge.ingest.apply_event` on a real
-  StoreWriter (the neonize protobuf conversion is fuzzed in tests/bridge/test_neonize_convert.py);
+- ingest: malformed and odd event models and dicts through `bridge.ingest.events.apply_event` on a
+  real StoreWriter (the neonize protobuf conversion is fuzzed in
+  tests/bridge/test_neonize_convert.py);
 - tool arguments: every registered tool, called through a real MCP client with generated
   arguments, answers a result or a deliberate ToolError, never the SDK's crash wrapper;
 - the FTS query builder: quotes, operators, emoji, empty and 10 kB queries either build a MATCH
@@ -31,12 +32,12 @@ from hypothesis import strategies as st
 from mcp import Client
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from bridge.control_server import ControlServer, Route
-from bridge.http import HttpError, read_body, read_head
-from bridge.ingest import apply_event
+from bridge.ingest.events import apply_event
 from bridge.paths import DataPaths
+from bridge.server.app import ControlServer, Route
+from bridge.server.http import HttpError, read_body, read_head
 from bridge.settings import load_settings
-from bridge.transport import TransportEvent
+from bridge.transport.protocol import TransportEvent
 from mcp_server.server import build_server
 from store.errors import InvalidArgument, StoreError
 from store.fts import build_match
@@ -373,7 +374,7 @@ def control_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
     """A real ControlServer (the bridge's HTTP code) on a Unix socket, on its own loop thread."""
     sock = tmp_path_factory.mktemp("ctl") / "c.sock"
     failures = _Failures()
-    logging.getLogger("bridge.control_server").addHandler(failures)
+    logging.getLogger("bridge.server.app").addHandler(failures)
     routes = [Route("GET", "/health", _ok), Route("POST", "/api/echo", _ok, _Echo)]
 
     async def stream(writer: asyncio.StreamWriter) -> None:
@@ -387,7 +388,7 @@ def control_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
             yield sock, failures
         finally:
             portal.call(server.close)
-            logging.getLogger("bridge.control_server").removeHandler(failures)
+            logging.getLogger("bridge.server.app").removeHandler(failures)
 
 
 def _exchange(sock_path: Path, data: bytes) -> bytes:

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.ingest import apply_event
-from bridge.transport import (
+from bridge.ingest.events import apply_event
+from bridge.transport.protocol import (
     ContactsEvent,
     DeleteEvent,
     EditEvent,

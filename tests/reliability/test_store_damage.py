@@ -23,7 +23,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from bridge.ingest import apply_event
+from bridge.ingest.events import apply_event
 from bridge.main import EXIT_STORE_UNUSABLE
 from bridge.paths import DataPaths
 from bridge.settings import load_settings

@@ -17,11 +17,11 @@ import anyio
 import pytest
 from mcp import Client
 
+from bridge.control.advice import ADVICE
 from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
-from bridge.status import ADVICE
-from bridge.transport import ConnectionEvent, ConnectionState
+from bridge.transport.protocol import ConnectionEvent, ConnectionState
 from mcp_server.app import App
 from mcp_server.server import build_server
 from mcp_server.supervisor import lock_is_held

@@ -19,8 +19,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from bridge.api import SendResponse, SendTextRequest
-from bridge.control_client import BridgeError, ControlClient
+from bridge.control.client import BridgeError, ControlClient
+from bridge.control.models import SendResponse, SendTextRequest
 from bridge.paths import DataPaths
 from bridge.settings import load_settings
 from mcp_server.server import build_server

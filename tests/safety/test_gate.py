@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.api import SendTextRequest
-from bridge.policy import MAX_TEXT_LENGTH, check_content
-from bridge.ratelimit import RateLimits
-from bridge.sender import OutboundAction, SendRefused
+from bridge.control.models import SendTextRequest
+from bridge.send.policy import MAX_TEXT_LENGTH, check_content
+from bridge.send.ratelimit import RateLimits
+from bridge.send.sender import OutboundAction, SendRefused
 from bridge.settings import SettingsError, load_settings
-from bridge.simulated import SimulatedTransport
+from bridge.transport.simulated.network import SimulatedTransport
 from store.audit import SendLogStore
 from tests.safety.world import (
     ADDRESS_FORMS,

@@ -17,11 +17,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bridge.api import SendTextRequest
-from bridge.policy import check_content, fanout_key
-from bridge.ratelimit import RateLimits
-from bridge.sender import SendRefused
-from bridge.simulated import SimulatedTransport
+from bridge.control.models import SendTextRequest
+from bridge.send.policy import check_content, fanout_key
+from bridge.send.ratelimit import RateLimits
+from bridge.send.sender import SendRefused
+from bridge.transport.simulated.network import SimulatedTransport
 from tests.safety.world import ADDRESS_FORMS, SimClock, expected_allowed, open_stack, seed_store
 
 CHATS = sorted(ADDRESS_FORMS)

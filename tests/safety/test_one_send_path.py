@@ -1,4 +1,4 @@
-"""Only bridge/sender.py calls a transport's send methods, and there only through the gate."""
+"""Only bridge/send/sender.py calls a transport's send methods, and there only through the gate."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SEND_METHODS = {"send_text", "send_media", "send_reaction", "mark_read", "set_typing"}
 # The transports implement these methods; they do not call another transport's.
-IMPLEMENTATIONS = {"bridge/transport.py", "bridge/simulated.py", "bridge/neonize_transport.py"}
+IMPLEMENTATIONS = {
+    "bridge/transport/protocol.py",
+    "bridge/transport/simulated/network.py",
+    "bridge/transport/neonize/client.py",
+}
 
 
 def transport_calls(tree: ast.AST) -> list[ast.Call]:
@@ -36,7 +40,7 @@ def test_no_module_but_the_sender_calls_transport_send_methods() -> None:
     offenders = []
     for path in package_files():
         rel = path.relative_to(ROOT).as_posix()
-        if rel == "bridge/sender.py" or rel in IMPLEMENTATIONS:
+        if rel == "bridge/send/sender.py" or rel in IMPLEMENTATIONS:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         offenders += [f"{rel}:{c.lineno}: {ast.unparse(c)[:80]}" for c in transport_calls(tree)]
@@ -52,7 +56,7 @@ def test_no_module_but_the_sender_calls_transport_send_methods() -> None:
                 and "transport" in ast.unparse(node.args[0]).lower()
             ):
                 offenders.append(f"{rel}:{node.lineno}: {ast.unparse(node)[:80]}")
-    assert not offenders, "transport sends outside bridge/sender.py:\n" + "\n".join(offenders)
+    assert not offenders, "transport sends outside bridge/send/sender.py:\n" + "\n".join(offenders)
 
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
@@ -60,7 +64,7 @@ def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
 
 
 def test_every_transport_call_in_the_sender_runs_inside_deliver() -> None:
-    tree = ast.parse((ROOT / "bridge/sender.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "bridge/send/sender.py").read_text(encoding="utf-8"))
     calls = transport_calls(tree)
     assert len(calls) >= 3, "the check must see the sender's own transport calls"
     parents = _parents(tree)

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bridge.gate import SendGate
-from bridge.policy import PolicyConfig, parse_recipients
-from bridge.ratelimit import RateLimits
-from bridge.sender import Sender
-from bridge.simulated import SimulatedTransport
-from bridge.writer_thread import WriterThread
+from bridge.ingest.writer_thread import WriterThread
+from bridge.send.gate import SendGate
+from bridge.send.policy import PolicyConfig, parse_recipients
+from bridge.send.ratelimit import RateLimits
+from bridge.send.sender import Sender
+from bridge.transport.simulated.network import SimulatedTransport
 from store.audit import SendLogStore
 from store.db import open_reader, open_writer
 from store.models import ChatRecord, ContactRecord, MessageRecord
@@ -49,7 +49,7 @@ ADDRESS_FORMS: dict[str, list[str]] = {
 
 
 def expected_allowed(policy: str, chat: str) -> bool:
-    """The policy as a table, written independently of bridge/policy.py."""
+    """The policy as a table, written independently of bridge/send/policy.py."""
     if chat == BLOCKED:
         return False
     if chat in (ALLOWED, ME):

@@ -1,0 +1,215 @@
+"""The send gate: the one place that decides whether an outbound action may happen.
+
+`Sender._deliver` holds `gate.turn()` around check → transport call → record, so rate-limited
+sends are judged one at a time against a log that already holds every earlier send. The order
+of checks: read-only mode, content (under any policy), recipient policy, rate windows, same-text
+fan-out, then the jittered spacing (a short wait, or a refusal when the queue is too long).
+
+All store access runs on the bridge's writer thread (`run`), one call at a time, so the gate's
+connection never races the ingest writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import ParamSpec, Protocol, TypeVar
+
+from bridge.ingest.writer_thread import WriterThread
+from bridge.paths import DataPaths
+from bridge.send.audit import RATE_LIMITED_KINDS, attempt_record
+from bridge.send.policy import (
+    PolicyConfig,
+    Refusal,
+    check_content,
+    check_recipient,
+    fanout_key,
+    parse_recipients,
+)
+from bridge.send.ratelimit import Clock, RateLimiter, RateLimits, SystemClock
+from bridge.settings import Settings
+from bridge.transport.protocol import Transport
+from store.audit import Outcome, SendLogStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Runner(Protocol):
+    """Runs a blocking store call off the event loop (the bridge's WriterThread)."""
+
+    async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+
+class _Inline:
+    async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        return fn(*args, **kwargs)
+
+
+class GateAction(Protocol):
+    """What the gate reads from an outbound action (bridge.send.sender.OutboundAction)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def chat_jid(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...
+
+
+class SendGate:
+    def __init__(
+        self,
+        store: SendLogStore,
+        config: PolicyConfig,
+        limits: RateLimits,
+        *,
+        resolve: Callable[[str], str],
+        self_jid: Callable[[], str | None] = lambda: None,
+        runner: Runner | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.limiter = RateLimiter(store, limits, clock or SystemClock(), rng)
+        self.clock = self.limiter.clock
+        self._resolve = resolve
+        self._self_jid = self_jid
+        self._runner: Runner = runner or _Inline()
+        self._lock = asyncio.Lock()
+        self._arrived: float | None = None  # when the action holding the turn asked for it
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        store: SendLogStore,
+        *,
+        resolve: Callable[[str], str],
+        self_jid: Callable[[], str | None],
+        runner: Runner,
+        clock: Clock | None = None,
+    ) -> SendGate:
+        config = PolicyConfig(
+            policy=settings.send_policy,
+            allowed=parse_recipients(settings.allowed_recipients),
+            blocked=parse_recipients(settings.blocked_recipients),
+            read_only=settings.read_only,
+        )
+        return cls(
+            store,
+            config,
+            RateLimits.from_settings(settings),
+            resolve=resolve,
+            self_jid=self_jid,
+            runner=runner,
+            clock=clock,
+        )
+
+    # ------------------------------------------------------------------ serialisation
+
+    @contextlib.asynccontextmanager
+    async def turn(self, action: GateAction) -> AsyncIterator[None]:
+        """Hold the send turn for a rate-limited action (others pass straight through)."""
+        if action.kind not in RATE_LIMITED_KINDS:
+            yield
+            return
+        arrived = self.clock.now()
+        async with self._lock:
+            self._arrived = arrived
+            try:
+                yield
+            finally:
+                self._arrived = None
+
+    # ------------------------------------------------------------------ the checks
+
+    def _aliases(self, jids: frozenset[str]) -> frozenset[str]:
+        """Configured entries plus their resolved forms (an @lid entry matches the phone)."""
+        return jids | {self._resolve(j) for j in jids}
+
+    async def check(self, action: GateAction) -> Refusal | None:
+        """The reason `action` may not happen now, or None (after any spacing wait)."""
+        if self.config.read_only:
+            return Refusal(
+                code="read_only",
+                message="The bridge runs in read-only mode (WHATSAPP_MCP_READ_ONLY=1) and sends "
+                "nothing. The user can set WHATSAPP_MCP_READ_ONLY=0 to allow sending.",
+            )
+        if action.text:  # "" is a reaction's removal; requests reject empty message text
+            refusal = check_content(action.text)
+            if refusal is not None:
+                return refusal
+        if action.kind != "mark_read":  # a read receipt answers a chat; it reaches nobody new
+            facts = await self._runner.run(self.store.recipient_facts, action.chat_jid)
+            refusal = check_recipient(
+                action.chat_jid,
+                facts,
+                self.config,
+                allowed=await self._runner.run(self._aliases, self.config.allowed),
+                blocked=await self._runner.run(self._aliases, self.config.blocked),
+                self_jid=self._self_jid(),
+            )
+            if refusal is not None:
+                return refusal
+        if action.kind not in RATE_LIMITED_KINDS:
+            return None
+        return await self._check_rates(action)
+
+    async def _check_rates(self, action: GateAction) -> Refusal | None:
+        limiter = self.limiter
+        now = limiter.now_ms()
+        refusal = await self._runner.run(limiter.check_windows, now)
+        if refusal is None and action.text and action.kind in ("text", "media"):
+            key = fanout_key(action.text)
+            refusal = await self._runner.run(limiter.check_fanout, key, action.chat_jid, now)
+        if refusal is not None:
+            return refusal
+        wait = await self._runner.run(limiter.spacing_wait, now)
+        if wait <= 0:
+            return None
+        now_s = self.clock.now()
+        queued = now_s - (self._arrived if self._arrived is not None else now_s)
+        if queued + wait > limiter.limits.max_wait:
+            return limiter.spacing_refusal(wait, now)
+        # Time only moves on and only this turn sends, so the windows checked above still hold.
+        await self.clock.sleep(wait)
+        return None
+
+    async def record(
+        self,
+        action: GateAction,
+        outcome: Outcome,
+        reason: str | None,
+        message_id: str | None,
+    ) -> None:
+        row = attempt_record(
+            at_ms=self.limiter.now_ms(),
+            origin=action.origin,
+            kind=action.kind,
+            recipient=action.chat_jid,
+            text=action.text,
+            outcome=outcome,
+            reason=reason,
+            message_id=message_id,
+            spacing_ms=self.limiter.draw_spacing_ms(),
+        )
+        await self._runner.run(self.store.record, row)
+
+
+def open_gate(settings: Settings, writer: WriterThread, transport: Transport) -> SendGate:
+    """The bridge's gate: its own connection to the store (see store/audit.py), store calls on
+    the writer thread, and @lid aliases resolved by the single writer's map."""
+    store = SendLogStore.open(DataPaths(settings.data_dir).messages_db)
+    return SendGate.from_settings(
+        settings,
+        store,
+        resolve=writer.writer.resolve_jid,
+        self_jid=lambda: transport.account_jid,
+        runner=writer,
+    )

@@ -1,0 +1,191 @@
+"""Auto-reply tools: switch the bridge's Gemini (or fixed-text) auto-reply on and off per chat,
+and show the rules with their stats.
+
+Rules change only through the bridge (the store's single writer); the stats are read straight
+from the store through a read-only connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime
+from typing import Annotated, Literal
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from bridge.control.autoreply import KILL_SWITCH, AutoReplyState, SetAutoReplyRequest
+from mcp_server.app import App
+from mcp_server.errors import tool_errors
+from mcp_server.tools.read import READ
+from store.autoreply import ALL_CONTACTS, AutoReplyReader, AutoReplyRule, RuleMode
+from store.db import open_reader
+from store.errors import StoreError
+from store.reader import StoreReader
+
+# Switching auto-reply on lets the bridge send messages on its own: a destructive, open-world
+# action. Setting the same rule twice leaves the same state, hence idempotent.
+SET_RULE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
+
+
+class RuleView(AutoReplyRule):
+    chat_name: str | None = Field(default=None, description="The chat's name, if known.")
+
+
+class AutoReplyOverview(BaseModel):
+    rules: list[RuleView] = Field(description="Every rule, on or off, with its stats.")
+    enabled_count: int = Field(description="Rules switched on and not expired.")
+
+
+class _RuleReader:
+    """A read-only connection of its own, opened once the store exists."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._reader: AutoReplyReader | None = None
+
+    async def rules(self) -> list[AutoReplyRule]:
+        await self.app.reader()  # waits for the bridge to create the store on a fresh data dir
+        try:
+            return await anyio.to_thread.run_sync(self._rules)
+        except StoreError:
+            # A store that exists but is not migrated yet: the bridge is still starting.
+            await self.app.bridge()
+            return await anyio.to_thread.run_sync(self._rules)
+
+    def _rules(self) -> list[AutoReplyRule]:
+        with self._lock:
+            if self._reader is None:
+                self._reader = AutoReplyReader(open_reader(self.app.paths.messages_db))
+            try:
+                return self._reader.rules()
+            except sqlite3.OperationalError as exc:
+                raise StoreError(
+                    f"The store has no auto-reply tables yet ({exc}): the running bridge is "
+                    "older than this server. Run `whatsapp-mcp stop`; the next tool call starts "
+                    "the current one."
+                ) from exc
+
+
+async def _with_names(app: App, rules: list[AutoReplyRule]) -> list[RuleView]:
+    def names(reader: StoreReader) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for rule in rules:
+            if rule.chat != ALL_CONTACTS:
+                try:
+                    out[rule.chat] = reader.resolve_recipient(rule.chat)[1]
+                except StoreError:
+                    out[rule.chat] = None
+        return out
+
+    known = await app.read(names)
+    return [RuleView(**r.model_dump(), chat_name=known.get(r.chat)) for r in rules]
+
+
+def register(server: MCPServer, app: App) -> None:
+    rule_reader = _RuleReader(app)
+
+    @server.tool(annotations=SET_RULE)
+    async def set_auto_reply(
+        chat: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=200,
+                description="The chat to answer: a JID, a phone number with country code, or "
+                "the exact name of a contact or group. 'all_contacts' covers every saved "
+                "contact's direct chat (never groups). '*' with enabled=false switches every "
+                "rule off (the kill switch).",
+            ),
+        ],
+        enabled: Annotated[bool, Field(description="true switches the rule on, false off.")],
+        instructions: Annotated[
+            str | None,
+            Field(
+                max_length=4000,
+                description="The user's brief for the replies, in their words (persona, what "
+                "to say, what not to say), e.g. 'keep it short, say I'll call back after 5'. "
+                "Omit to keep the current brief.",
+            ),
+        ] = None,
+        mode: Annotated[
+            Literal["gemini", "static"] | None,
+            Field(
+                description="'gemini' writes each reply with Gemini from the chat's recent "
+                "messages; 'static' always sends static_text (an away message, no model)."
+            ),
+        ] = None,
+        static_text: Annotated[
+            str | None,
+            Field(max_length=4096, description="The fixed reply for mode 'static'."),
+        ] = None,
+        until: Annotated[
+            datetime | None,
+            Field(
+                description="When the rule switches itself off (ISO 8601). A time without an "
+                "offset is the user's local time. Omit for no expiry."
+            ),
+        ] = None,
+        quiet_hours: Annotated[
+            str | None,
+            Field(
+                max_length=20,
+                description="'HH:MM-HH:MM' local time with no replies (may cross midnight), "
+                "e.g. '22:00-07:00'; '' removes them.",
+            ),
+        ] = None,
+        mention_only: Annotated[
+            bool | None,
+            Field(
+                description="Groups only: answer only messages that @-mention the user. "
+                "Defaults to true for groups."
+            ),
+        ] = None,
+    ) -> AutoReplyOverview:
+        """Switch automatic replies on or off for one chat, for all saved contacts, or (chat='*',
+        enabled=false) for everything. Only call this when the user asked for it: while a rule
+        is on, the WhatsApp bridge answers that chat's new messages by itself, as the user,
+        even after this conversation ends. Replies go only into the chat that received the
+        message, at most one per message, with typing delays and hourly caps; the bot pauses
+        when the user writes in the chat by hand. Groups need their own rule. The Gemini mode
+        sends that chat's recent messages to Google's Gemini API."""
+        with tool_errors():
+            # The bridge first: on a fresh data dir it is what creates (and migrates) the store.
+            client = await app.bridge()
+            target = chat.strip()
+            if target not in (KILL_SWITCH, ALL_CONTACTS):
+                target = (await app.read(lambda r: r.resolve_recipient(target)))[0]
+            local_until = until.astimezone() if until is not None else None
+            request = SetAutoReplyRequest(
+                chat=target,
+                enabled=enabled,
+                instructions=instructions,
+                mode=RuleMode(mode) if mode else None,
+                static_text=static_text,
+                until=local_until,
+                quiet_hours=quiet_hours,
+                mention_only=mention_only,
+            )
+            state = await client.call("POST", "/api/autoreply/rules", AutoReplyState, request)
+            return await _overview(app, state.rules)
+
+    @server.tool(annotations=READ)
+    async def get_auto_reply() -> AutoReplyOverview:
+        """The auto-reply rules, on and off, with per-rule stats: replies sent, last reply,
+        Gemini tokens used, errors (with the last one) and messages skipped by a safety rule
+        (hourly caps, the user writing by hand, quiet hours, suspected bot loops)."""
+        with tool_errors():
+            return await _overview(app, await rule_reader.rules())
+
+
+async def _overview(app: App, rules: list[AutoReplyRule]) -> AutoReplyOverview:
+    now = datetime.now().astimezone()
+    views = await _with_names(app, rules)
+    live = sum(1 for r in rules if r.enabled and (r.until is None or r.until > now))
+    return AutoReplyOverview(rules=views, enabled_count=live)
