@@ -111,6 +111,27 @@ class MessageRecord(_Timestamped):
     is_placeholder: bool = False
 
 
+# issue 16: history coverage. What the phone said about a chat's history
+# (whatsmeow's Conversation.endOfHistoryTransferType): the start of the chat is here, older
+# messages stay on the phone, or they exist but cannot be synced.
+HistoryEnd = Literal["complete", "more_on_phone", "no_access"]
+
+
+class Coverage(_Model):
+    """How far back the store holds a chat, so "no older messages" is never a guess."""
+
+    history_since: datetime | None = Field(
+        default=None, description="Time of the oldest message stored for this chat."
+    )
+    complete: bool = Field(
+        default=False, description="The phone said this is the start of the chat's history."
+    )
+    older: Literal["none", "on_phone", "not_synced_yet", "unknown"] = Field(
+        description="Older than history_since: none (start of chat), on_phone (WhatsApp keeps "
+        "them on the phone only), not_synced_yet (history sync still running), unknown."
+    )
+
+
 class ChatRecord(_Model):
     jid: str
     name: str | None = None
@@ -118,6 +139,7 @@ class ChatRecord(_Model):
     unread_count: int | None = None
     last_message_at: datetime | None = None
     topic: str | None = None
+    history_end: HistoryEnd | None = None  # issue 16: None = the phone did not say
 
 
 class ContactRecord(_Model):
@@ -249,6 +271,7 @@ class Chat(_Model):
     my_role: Literal["member", "admin", "super_admin", "not_a_member"] | None = Field(
         default=None, description="For groups: the user's own role (null if unknown)."
     )
+    coverage: Coverage | None = None  # issue 16: set by get_chat
 
 
 class Contact(_Model):
@@ -278,6 +301,11 @@ class Page(_Model, Generic[T]):
     next_cursor: str | None = Field(
         default=None,
         description="Pass as `cursor` to get the next page; null when there is no more.",
+    )
+    coverage: Coverage | None = Field(  # issue 16
+        default=None,
+        description="Set when this page reaches the oldest stored message of its chat: whether "
+        "older history exists.",
     )
 
 

@@ -89,6 +89,7 @@ def _kind(value: str) -> MessageKind:
 
 F = TypeVar("F", bound=Callable[..., Any])
 T_cls = TypeVar("T_cls")
+R = TypeVar("R")
 
 
 def _damage_is_typed(fn: F) -> F:
@@ -808,3 +809,8 @@ class StoreReader:
                 )
             return key
         return self._resolve_name(text, chats_only=True)[0]
+
+    def with_connection(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        """Run another store module's query (e.g. `store.coverage`) under this reader's lock."""
+        with self._lock:
+            return fn(self._conn)

@@ -229,8 +229,20 @@ CREATE TRIGGER messages_au AFTER UPDATE OF content, caption ON messages BEGIN
 END;
 """
 
+# issue 16: what the phone said about each chat's history (whatsmeow's Conversation
+# endOfHistoryTransfer/Type). One row per chat the phone has spoken about; no row = not told.
+# `end_type`: 'complete' (the start of the chat is here), 'more_on_phone' (older messages stay
+# on the phone), 'no_access' (older messages exist but cannot be synced).
+_V_ISSUE_16_HISTORY_COVERAGE = """
+CREATE TABLE chat_history (
+    chat_jid TEXT PRIMARY KEY,
+    end_type TEXT NOT NULL CHECK (end_type IN ('complete', 'more_on_phone', 'no_access')),
+    updated_at INTEGER NOT NULL
+);
+"""
+
 # Index i holds the script that takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY, _V4_FTS_PREFIX]
+MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY, _V4_FTS_PREFIX, _V_ISSUE_16_HISTORY_COVERAGE]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

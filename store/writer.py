@@ -13,8 +13,9 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from store import jid as jids
 from store.errors import InvalidArgument
@@ -33,6 +34,7 @@ from store.models import (
 )
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 _STATUS_RANK_SQL = (
     "CASE {col} WHEN 'delivered' THEN 1 WHEN 'read' THEN 2 WHEN 'played' THEN 3 ELSE 0 END"
@@ -663,6 +665,11 @@ class StoreWriter:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def in_transaction(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        """Run another store module's writes (e.g. `store.coverage`) in one of our transactions."""
+        with self._tx():
+            return fn(self._conn)
 
 
 def _json_list(items: list[str]) -> str:

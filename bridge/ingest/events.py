@@ -18,7 +18,7 @@ from bridge.transport.protocol import (
     ReceiptEvent,
     TransportEvent,
 )
-from store import sync_state
+from store import coverage, sync_state
 from store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,14 @@ def apply_event(writer: StoreWriter, event: TransportEvent) -> list[BridgeEvent]
         return [BridgeEvent(type="message", chat_jid=chat, message_id=event.message.id)]
     if isinstance(event, HistoryEvent):
         added = writer.ingest_history(event.batch)
+        now = datetime.now(timezone.utc)
+        ends = [(writer.resolve_jid(c.jid), c.history_end) for c in event.batch.chats]
+        known = [(jid, end) for jid, end in ends if end is not None]
+        if known:
+            writer.in_transaction(lambda conn: coverage.record_history_end(conn, known, now))
         state = sync_state.record_chunk(
             sync_state.parse(writer.get_kv(sync_state.KV_KEY)),
-            now=datetime.now(timezone.utc),
+            now=now,
             sync_type=event.sync_type,
             progress=event.progress,
             chunk_order=event.chunk_order,
@@ -46,7 +51,8 @@ def apply_event(writer: StoreWriter, event: TransportEvent) -> list[BridgeEvent]
         )
         writer.set_kv(sync_state.KV_KEY, state.model_dump_json())
         log.info("history batch: %d new of %d messages", added, len(event.batch.messages))
-        return [BridgeEvent(type="history")] if added else []
+        # Every chunk, even one with nothing new: attached servers report sync progress from it.
+        return [BridgeEvent(type="history")]
     if isinstance(event, ContactsEvent):
         writer.upsert_contacts(event.contacts)
         return []

@@ -51,6 +51,7 @@ from store.models import (  # noqa: E402
     GroupParticipantRecord,
     GroupRecord,
     HistoryBatch,
+    HistoryEnd,
     MediaInfo,
     MessageKind,
     MessageRecord,
@@ -514,6 +515,7 @@ def _convert_history(ev: N.HistorySync) -> HistoryEvent | None:
                     unread_count=conv.unreadCount if conv.HasField("unreadCount") else None,
                     last_message_at=from_seconds(conv.conversationTimestamp)
                     or from_seconds(conv.lastMsgTimestamp),
+                    history_end=_history_end(conv),
                 )
             )
         except Exception:
@@ -532,7 +534,37 @@ def _convert_history(ev: N.HistorySync) -> HistoryEvent | None:
         return None
     batch = HistoryBatch(chats=chats, contacts=list(contacts.values()), messages=messages)
     progress = hs.progress if hs.HasField("progress") and 0 <= hs.progress <= 100 else None
-    return HistoryEvent(batch=batch, progress=progress)
+    return HistoryEvent(
+        batch=batch,
+        progress=progress,
+        sync_type=_sync_type(hs),
+        chunk_order=hs.chunkOrder if hs.HasField("chunkOrder") else None,
+    )
+
+
+# Conversation.EndOfHistoryTransferType: only 1 says the chat's start has been transferred.
+_HISTORY_ENDS: dict[int, HistoryEnd] = {
+    0: "more_on_phone",  # COMPLETE_BUT_MORE_MESSAGES_REMAIN_ON_PRIMARY
+    1: "complete",  # COMPLETE_AND_NO_MORE_MESSAGE_REMAIN_ON_PRIMARY
+    2: "more_on_phone",  # COMPLETE_ON_DEMAND_SYNC_BUT_MORE_MSG_REMAIN_ON_PRIMARY
+    3: "no_access",  # COMPLETE_ON_DEMAND_SYNC_WITH_MORE_MSG_ON_PRIMARY_BUT_NO_ACCESS
+}
+
+
+def _history_end(conv) -> HistoryEnd | None:
+    """What the phone said about this chat's history; None while it has not said."""
+    if not conv.endOfHistoryTransfer:
+        return None
+    return _HISTORY_ENDS.get(int(conv.endOfHistoryTransferType), "more_on_phone")
+
+
+def _sync_type(hs) -> str | None:
+    if not hs.HasField("syncType"):
+        return None
+    try:
+        return str(type(hs).HistorySyncType.Name(hs.syncType))
+    except ValueError:  # a type newer than this neonize's protobufs
+        return str(int(hs.syncType))
 
 
 def _history_message(w, chat: str, map_lid) -> MessageRecord | None:
