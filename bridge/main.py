@@ -38,6 +38,7 @@ def make_transport(settings: Settings) -> Transport:
             seed=settings.simulate_seed,
             reply_delay=settings.simulate_reply_delay,
             history_messages=settings.simulate_history,
+            history_chunk_delay=settings.simulate_history_chunk_delay,
         )
     from bridge.transport.neonize.client import NeonizeTransport
 

@@ -125,6 +125,33 @@ class Settings(BaseModel):
         description="Folders files may be sent from (os.pathsep-separated absolute paths); "
         "empty means <data dir>/outbox. See bridge.send.media_files.",
     )
+    # issue 16: live messages and history coverage.
+    simulate_history_chunk_delay: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        description="Simulate mode: seconds between history chunks (0: all at once).",
+    )
+    channel: bool = Field(
+        default=False,
+        description="Push new messages into Claude Code as channel notifications.",
+    )
+    channel_chats: str = Field(
+        default="contacts",
+        description="Chats whose messages are pushed: comma-separated phones or JIDs, and "
+        "`contacts` for every saved contact's direct chat.",
+    )
+    channel_per_minute: int = Field(
+        default=10, ge=1, le=120, description="Channel notifications per minute, at most."
+    )
+
+    @field_validator("channel_chats")
+    @classmethod
+    def _channel_chats(cls, value: str) -> str:
+        from bridge.channel_chats import parse_channel_chats
+
+        parse_channel_chats(value)
+        return value
 
 
 # name → (field, default shown in README). Booleans accept 1/true/yes/on.
@@ -160,7 +187,17 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_AUTOREPLY_RETRY_DELAY": "autoreply_retry_delay",
     "WHATSAPP_MCP_MEDIA_ROOTS": "media_roots",
 }
+# issue 16
+ENV_VARS.update(
+    {
+        "WHATSAPP_MCP_SIMULATE_HISTORY_CHUNK_DELAY": "simulate_history_chunk_delay",
+        "WHATSAPP_MCP_CHANNEL": "channel",
+        "WHATSAPP_MCP_CHANNEL_CHATS": "channel_chats",
+        "WHATSAPP_MCP_CHANNEL_PER_MINUTE": "channel_per_minute",
+    }
+)
 _BOOL_FIELDS = {"simulate", "read_only"}
+_BOOL_FIELDS.add("channel")  # issue 16
 # Read by google-genai itself in the bridge; documented in the README's settings table and passed
 # to the spawned bridge with the rest of the MCP server's environment.
 PASSTHROUGH_ENV_VARS: tuple[str, ...] = (

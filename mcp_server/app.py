@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, TypeVar
 
 import anyio
 
 from bridge.control.client import ControlClient
 from bridge.paths import DataPaths
 from bridge.settings import Settings
+from mcp_server.live import LiveHub
 from mcp_server.supervisor import BridgeSupervisor
 from store.db import open_reader
 from store.errors import StoreError
@@ -27,17 +28,24 @@ class App:
         self.paths = DataPaths(settings.data_dir)
         self.supervisor = BridgeSupervisor(settings)
         self._reader: StoreReader | None = None
+        # issue 16: the bridge's events for waiting tools and push services.
+        self.live = LiveHub()
+        self.supervisor.listeners.append(self.live.publish)
+        self.services: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[App]:
         """Start supervising the bridge in the background; answers `initialize` at once."""
         task = asyncio.create_task(self.supervisor.run(), name="bridge-supervisor")
+        tasks = [task, *(asyncio.create_task(service()) for service in self.services)]
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
 
     async def reader(self) -> StoreReader:
         """The read-only store; on a fresh data dir it appears once the bridge has created it."""

@@ -12,6 +12,7 @@ from mcp_server import prompts, resources
 from mcp_server.app import App
 from mcp_server.tools import admin as tools_admin
 from mcp_server.tools import autoreply as tools_autoreply
+from mcp_server.tools import live as tools_live
 from mcp_server.tools import media as tools_media
 from mcp_server.tools import messaging as tools_messaging
 from mcp_server.tools import read as tools_read
@@ -48,6 +49,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     if "read" in settings.toolsets:
         tools_read.register(server, app)
         tools_safety.register(server, app)
+        tools_live.register(server, app)
         prompts.register(server, app)
         resources.register(server, app)
     if "send" in settings.toolsets:

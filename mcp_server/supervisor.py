@@ -26,9 +26,11 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
+from bridge.control.models import BridgeEvent
 from bridge.lock import holder_pid
 from bridge.main import EXIT_BAD_SETTINGS, EXIT_STORE_UNUSABLE
 from bridge.paths import DataPaths
@@ -104,6 +106,8 @@ class BridgeSupervisor:
         self._poke = asyncio.Event()
         self._spawns: deque[float] = deque(maxlen=_CRASH_LIMIT)
         self._children: list[subprocess.Popen[bytes]] = []
+        # Called with every event of the bridge's stream (mcp_server.live.LiveHub.publish).
+        self.listeners: list[Callable[[BridgeEvent], None]] = []
 
     @property
     def healthy(self) -> bool:
@@ -213,8 +217,9 @@ class BridgeSupervisor:
                 raise exc
 
     async def _drain_events(self) -> None:
-        async for _ in self.client.events():
-            pass
+        async for event in self.client.events():
+            for listener in list(self.listeners):
+                listener(event)
         self.last_error = "the bridge closed its event stream"
 
     async def _watch_health(self) -> None:

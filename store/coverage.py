@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 
+from store import sync_state
 from store.models import Coverage, HistoryEnd, from_ms, to_ms
 
 # Upgrades only: once the phone said a chat's start is here, a later (or re-ordered) chunk that
@@ -67,3 +68,10 @@ def chat_coverage(conn: sqlite3.Connection, chat_jid: str, *, syncing: bool) -> 
     return Coverage(
         history_since=oldest_message_at(conn, chat_jid), complete=end == "complete", older=older
     )
+
+
+def coverage_now(conn: sqlite3.Connection, chat_jid: str) -> Coverage:
+    """`chat_coverage` with "syncing" taken from the stored history-sync state."""
+    state = sync_state.read_sync_state(conn)
+    syncing = state is not None and state.running(datetime.now(timezone.utc))
+    return chat_coverage(conn, chat_jid, syncing=syncing)

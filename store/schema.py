@@ -242,7 +242,13 @@ CREATE TABLE chat_history (
 """
 
 # Index i holds the script that takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY, _V4_FTS_PREFIX, _V_ISSUE_16_HISTORY_COVERAGE]
+MIGRATIONS: list[str] = [
+    _V1,
+    _V2_SEND_LOG,
+    _V3_AUTOREPLY,
+    _V4_FTS_PREFIX,
+    _V_ISSUE_16_HISTORY_COVERAGE,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

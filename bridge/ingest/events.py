@@ -19,6 +19,7 @@ from bridge.transport.protocol import (
     TransportEvent,
 )
 from store import coverage, sync_state
+from store.models import HistoryEnd
 from store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,11 @@ def apply_event(writer: StoreWriter, event: TransportEvent) -> list[BridgeEvent]
     if isinstance(event, HistoryEvent):
         added = writer.ingest_history(event.batch)
         now = datetime.now(timezone.utc)
-        ends = [(writer.resolve_jid(c.jid), c.history_end) for c in event.batch.chats]
-        known = [(jid, end) for jid, end in ends if end is not None]
+        known: list[tuple[str, HistoryEnd]] = [
+            (writer.resolve_jid(c.jid), c.history_end)
+            for c in event.batch.chats
+            if c.history_end is not None
+        ]
         if known:
             writer.in_transaction(lambda conn: coverage.record_history_end(conn, known, now))
         state = sync_state.record_chunk(

@@ -13,9 +13,11 @@ from bridge.control.client import BridgeError
 from bridge.control.models import BridgeStatus
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
+from store import coverage
 from store.errors import StoreError
 from store.models import Chat, Contact, Message, MessageContext, Page, SearchHit, StoreCounts
 from store.reader import StoreReader
+from store.sync_state import SyncState
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 
@@ -43,6 +45,9 @@ class Status(BaseModel):
     bridge_running: bool
     bridge_pid: int | None = None
     history_sync_progress: int | None = None
+    history_sync: SyncState | None = Field(  # issue 16
+        default=None, description="History sync per type: chunks, chunk order, percent."
+    )
     store: StoreCounts | None = None
     store_error: str | None = Field(
         default=None, description="Why the local message store cannot be read, if it cannot."
@@ -89,6 +94,7 @@ def register(server: MCPServer, app: App) -> None:
         status.bridge_running = True
         status.bridge_pid = bs.pid
         status.history_sync_progress = bs.history_sync_progress
+        status.history_sync = bs.history_sync
         return status
 
     @server.tool(annotations=READ)
@@ -116,7 +122,13 @@ def register(server: MCPServer, app: App) -> None:
     async def get_chat(chat: ChatArg) -> Chat:
         """One chat's details; for a group also its topic and participants with admin flags."""
         with tool_errors():
-            return await app.read(lambda r: r.get_chat(r.resolve_chat(chat)))
+
+            def q(r: StoreReader) -> Chat:
+                found = r.get_chat(r.resolve_chat(chat))
+                found.coverage = r.with_connection(lambda c: coverage.coverage_now(c, found.jid))
+                return found
+
+            return await app.read(q)
 
     @server.tool(annotations=READ)
     async def list_messages(
@@ -146,7 +158,7 @@ def register(server: MCPServer, app: App) -> None:
             def q(r: StoreReader) -> Page[Message]:
                 chat_jid = r.resolve_chat(chat) if chat else None
                 sender_jid = r.resolve_recipient(sender)[0] if sender else None
-                return r.list_messages(
+                page = r.list_messages(
                     chat_jid=chat_jid,
                     sender=sender_jid,
                     after=after,
@@ -155,6 +167,11 @@ def register(server: MCPServer, app: App) -> None:
                     limit=limit,
                     cursor=cursor,
                 )
+                # issue 16: say whether older history exists once a page reaches the oldest.
+                oldest = page.next_cursor is None if order == "newest" else cursor is None
+                if chat_jid and sender_jid is None and after is None and oldest:
+                    page.coverage = r.with_connection(lambda c: coverage.coverage_now(c, chat_jid))
+                return page
 
             return await app.read(q)
 

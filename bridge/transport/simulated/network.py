@@ -32,6 +32,7 @@ from bridge.transport.protocol import (
     SendResult,
     TransportEvent,
 )
+from bridge.transport.simulated.history import SYNC_TYPE, seed_chunks
 from bridge.transport.simulated.seed import (
     DEFAULT_ACCOUNT_JID,
     Person,
@@ -92,6 +93,7 @@ class SimulatedTransport:
     name = "simulated"
     SEED_BATCH_SIZE = 100
     SYNTHETIC_BATCH_SIZE = 5000
+    SLOW_BATCH_SIZE = 30  # with a chunk delay: ten seeded chunks instead of three
 
     def __init__(
         self,
@@ -99,6 +101,7 @@ class SimulatedTransport:
         seed: int = 7,
         reply_delay: float = 1.5,
         history_messages: int = 0,
+        history_chunk_delay: float = 0.0,
         account_jid: str = DEFAULT_ACCOUNT_JID,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -107,6 +110,8 @@ class SimulatedTransport:
         self._seed = seed
         self._reply_delay = max(0.0, reply_delay)
         self._history_messages = history_messages
+        self._history_chunk_delay = max(0.0, history_chunk_delay)
+        self._seed_pending: list[TransportEvent] = []
         self._account_jid = normalize_jid(account_jid)
         self._clock = clock or _utcnow
         self.world = build_world(seed=seed, now=self._clock(), account_jid=self._account_jid)
@@ -344,10 +349,17 @@ class SimulatedTransport:
             self._emit(ContactsEvent(contacts=world.contacts))
             for group in world.groups:
                 self._emit(GroupEvent(group=group))
-            for batch in world.history_batches(self.SEED_BATCH_SIZE):
-                self._emit(self._history_event(batch))
-            for reaction in world.reactions:
-                self._emit(ReactionEvent(reaction=reaction))
+            slow = self._history_chunk_delay > 0
+            size = self.SLOW_BATCH_SIZE if slow else self.SEED_BATCH_SIZE
+            chunks = seed_chunks(world.chats, world.messages, size, newest_first=slow)
+            self._seed_pending = [self._history_event(b, i + 1) for i, b in enumerate(chunks)]
+            if self._seed_pending and not self._history_messages:
+                self._seed_pending[-1] = self._seed_pending[-1].model_copy(update={"final": True})
+            self._seed_pending += [ReactionEvent(reaction=r) for r in world.reactions]
+            if not slow:
+                for event in self._seed_pending:
+                    self._emit(event)
+                self._seed_pending = []
             if self._history_messages:
                 self._synthetic = synthetic_history(
                     self._history_messages,
@@ -356,18 +368,34 @@ class SimulatedTransport:
                     batch_size=self.SYNTHETIC_BATCH_SIZE,
                     account_jid=self._account_jid,
                 )
-        if self._synthetic is not None:
-            self._spawn(self._feed_synthetic())
+        if self._seed_pending or self._synthetic is not None:
+            self._spawn(self._feed_history())
 
-    def _history_event(self, batch: HistoryBatch) -> HistoryEvent:
+    def _history_event(self, batch: HistoryBatch, chunk_order: int | None) -> HistoryEvent:
         self._history_done += len(batch.messages)
         progress = 100 * self._history_done // max(1, self._history_total)
-        return HistoryEvent(batch=batch, progress=progress)
+        return HistoryEvent(
+            batch=batch, progress=progress, sync_type=SYNC_TYPE, chunk_order=chunk_order
+        )
+
+    async def _feed_history(self) -> None:
+        # The first chunk at once (tests and the demo wait for the seeded world to appear),
+        # the rest spaced like a phone pushing history; a stop keeps what was not sent.
+        first = True
+        while self._seed_pending:
+            event = self._seed_pending[0]
+            if isinstance(event, HistoryEvent) and not first:
+                await asyncio.sleep(self._history_chunk_delay)
+            first = False
+            self._emit(self._seed_pending.pop(0))
+        if self._synthetic is not None:
+            await self._feed_synthetic()
 
     async def _feed_synthetic(self) -> None:
         assert self._synthetic is not None
         for batch in self._synthetic:
-            self._emit(self._history_event(batch))
+            event = self._history_event(batch, None)
+            self._emit(event.model_copy(update={"sync_type": "FULL"}))
             # Generation is CPU work: let the consumer catch up before making more.
             while self._queue.qsize() >= _HISTORY_BACKLOG:
                 self._drained.clear()
