@@ -6,9 +6,10 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from bridge.settings import Settings
-from mcp_server import prompts, resources
+from mcp_server import prompts, push, resources
 from mcp_server.app import App
 from mcp_server.tools import admin as tools_admin
 from mcp_server.tools import autoreply as tools_autoreply
@@ -43,8 +44,10 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         async with app.running():
             yield app
 
+    instructions = INSTRUCTIONS + (push.CHANNEL_INSTRUCTIONS if settings.channel else "")
+    bus = InMemorySubscriptionBus()  # issue 16: resources/updated for 2026-07-28 clients
     server: MCPServer = MCPServer(
-        "whatsapp", instructions=INSTRUCTIONS, lifespan=lifespan, version="0.1.0"
+        "whatsapp", instructions=instructions, lifespan=lifespan, version="0.1.0", subscriptions=bus
     )
     if "read" in settings.toolsets:
         tools_read.register(server, app)
@@ -52,6 +55,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_live.register(server, app)
         prompts.register(server, app)
         resources.register(server, app)
+        push.install(server, app, bus)
     if "send" in settings.toolsets:
         tools_send.register(server, app)
         tools_messaging.register(server, app)

@@ -74,3 +74,9 @@ def account_jids(conn: sqlite3.Connection) -> list[str]:
     if lid and lid[0]:
         out.append(str(lid[0]))
     return out
+
+
+def is_saved_contact(conn: sqlite3.Connection, jid: str) -> bool:
+    """Whether `jid` is a person in the phone's address book (a saved name)."""
+    row = conn.execute("SELECT saved_name FROM contacts WHERE jid = ?", (jid,)).fetchone()
+    return bool(row and row[0])
