@@ -123,13 +123,28 @@ class ResourcePush:
                     self._subscribed.pop(uri, None)
 
 
+class RateWindow:
+    """At most `per_minute` events in any 60 s."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._times: deque[float] = deque()
+
+    def allow(self, now: float) -> bool:
+        while self._times and now - self._times[0] >= 60:
+            self._times.popleft()
+        if len(self._times) >= self.per_minute:
+            return False
+        self._times.append(now)
+        return True
+
+
 class ChannelPush:
     def __init__(self, app: App, tracker: SessionTracker) -> None:
         self.app = app
         self.tracker = tracker
         self.allowed = parse_channel_chats(app.settings.channel_chats)
-        self.per_minute = app.settings.channel_per_minute
-        self._sent: deque[float] = deque()
+        self.rate = RateWindow(app.settings.channel_per_minute)
         self._skipped = 0
         self._queue: asyncio.Queue[BridgeEvent] = asyncio.Queue(maxsize=1000)
 
@@ -172,13 +187,9 @@ class ChannelPush:
         session = self.tracker.session
         if session is None:
             return  # no handshake-era client yet: nobody to push to
-        now = time.monotonic()
-        while self._sent and now - self._sent[0] > 60:
-            self._sent.popleft()
-        if len(self._sent) >= self.per_minute:
+        if not self.rate.allow(time.monotonic()):
             self._skipped += 1
             return
-        self._sent.append(now)
         note = channel_notification(message, skipped=self._skipped)
         self._skipped = 0
         await session.send_notification(note)  # pyright: ignore[reportArgumentType]

@@ -41,6 +41,8 @@ def new_inbound(
     filter are not examined again; `mention_of` holds the account's JIDs (phone and LID).
     """
     top = last_seq(conn)
+    # A cursor past the end belongs to a store that was replaced: start from its end.
+    after_seq = min(after_seq, top)
     where = ["m.seq > ?", "m.seq <= ?", "m.timestamp >= ?", "m.is_from_me = 0"]
     params: list[object] = [after_seq, top, floor_ms]
     if chats:
@@ -60,7 +62,7 @@ def new_inbound(
     if len(rows) > limit:
         kept = rows[:limit]
         return NewRows([(r[1], r[2]) for r in kept], int(kept[-1][0]), more=True)
-    return NewRows([(r[1], r[2]) for r in rows], max(top, after_seq), more=False)
+    return NewRows([(r[1], r[2]) for r in rows], top, more=False)
 
 
 def account_jids(conn: sqlite3.Connection) -> list[str]:

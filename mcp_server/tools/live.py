@@ -21,7 +21,7 @@ from mcp_server.app import App
 from mcp_server.errors import tool_errors
 from store import live as live_q
 from store import sync_state
-from store.errors import InvalidArgument
+from store.errors import InvalidArgument, NotFound
 from store.models import MessageKind, to_ms
 from store.reader import StoreReader
 from store.sync_state import SyncState, SyncTypeProgress
@@ -176,7 +176,12 @@ def register(server: MCPServer, app: App) -> None:
                 seq, floor = decode_cursor(since)
 
             def setup(r: StoreReader) -> tuple[list[str], list[str]]:
-                jids = [r.resolve_chat(c) for c in chats or []]
+                jids: list[str] = []
+                for c in chats or []:
+                    try:
+                        jids.append(r.resolve_chat(c))
+                    except NotFound as exc:
+                        raise NotFound(f"chats: {exc}") from exc
                 me = r.with_connection(live_q.account_jids) if mentions_me else []
                 return jids, me
 
