@@ -8,6 +8,7 @@ complete, groups say older messages stay on the phone.
 
 from __future__ import annotations
 
+from bridge.transport.protocol import HistoryEvent
 from store.models import ChatRecord, HistoryBatch, MessageRecord
 
 SYNC_TYPE = "INITIAL_BOOTSTRAP"
@@ -40,3 +41,33 @@ def seed_chunks(
             records.append(chat)
         batches.append(HistoryBatch(chats=records, messages=chunk))
     return batches
+
+
+def seed_events(
+    chats: list[ChatRecord],
+    messages: list[MessageRecord],
+    batch_size: int,
+    *,
+    total: int,
+    newest_first: bool,
+    final: bool,
+) -> list[HistoryEvent]:
+    """The seeded history as HistoryEvents: chunk order from 1, progress out of `total`
+    messages (seeded plus synthetic), `final` on the last chunk when nothing follows."""
+    events: list[HistoryEvent] = []
+    done = 0
+    for order, batch in enumerate(
+        seed_chunks(chats, messages, batch_size, newest_first=newest_first), start=1
+    ):
+        done += len(batch.messages)
+        events.append(
+            HistoryEvent(
+                batch=batch,
+                progress=100 * done // max(1, total),
+                sync_type=SYNC_TYPE,
+                chunk_order=order,
+            )
+        )
+    if events and final:
+        events[-1] = events[-1].model_copy(update={"final": True})
+    return events

@@ -32,7 +32,7 @@ from bridge.transport.protocol import (
     SendResult,
     TransportEvent,
 )
-from bridge.transport.simulated.history import SYNC_TYPE, seed_chunks
+from bridge.transport.simulated.history import seed_events
 from bridge.transport.simulated.seed import (
     DEFAULT_ACCOUNT_JID,
     Person,
@@ -350,11 +350,17 @@ class SimulatedTransport:
             for group in world.groups:
                 self._emit(GroupEvent(group=group))
             slow = self._history_chunk_delay > 0
-            size = self.SLOW_BATCH_SIZE if slow else self.SEED_BATCH_SIZE
-            chunks = seed_chunks(world.chats, world.messages, size, newest_first=slow)
-            self._seed_pending = [self._history_event(b, i + 1) for i, b in enumerate(chunks)]
-            if self._seed_pending and not self._history_messages:
-                self._seed_pending[-1] = self._seed_pending[-1].model_copy(update={"final": True})
+            self._seed_pending = list(
+                seed_events(
+                    world.chats,
+                    world.messages,
+                    self.SLOW_BATCH_SIZE if slow else self.SEED_BATCH_SIZE,
+                    total=self._history_total,
+                    newest_first=slow,
+                    final=not self._history_messages,
+                )
+            )
+            self._history_done += len(world.messages)
             self._seed_pending += [ReactionEvent(reaction=r) for r in world.reactions]
             if not slow:
                 for event in self._seed_pending:
@@ -371,12 +377,10 @@ class SimulatedTransport:
         if self._seed_pending or self._synthetic is not None:
             self._spawn(self._feed_history())
 
-    def _history_event(self, batch: HistoryBatch, chunk_order: int | None) -> HistoryEvent:
+    def _history_event(self, batch: HistoryBatch) -> HistoryEvent:
         self._history_done += len(batch.messages)
         progress = 100 * self._history_done // max(1, self._history_total)
-        return HistoryEvent(
-            batch=batch, progress=progress, sync_type=SYNC_TYPE, chunk_order=chunk_order
-        )
+        return HistoryEvent(batch=batch, progress=progress, sync_type="FULL")
 
     async def _feed_history(self) -> None:
         # The first chunk at once (tests and the demo wait for the seeded world to appear),
@@ -394,8 +398,7 @@ class SimulatedTransport:
     async def _feed_synthetic(self) -> None:
         assert self._synthetic is not None
         for batch in self._synthetic:
-            event = self._history_event(batch, None)
-            self._emit(event.model_copy(update={"sync_type": "FULL"}))
+            self._emit(self._history_event(batch))
             # Generation is CPU work: let the consumer catch up before making more.
             while self._queue.qsize() >= _HISTORY_BACKLOG:
                 self._drained.clear()
