@@ -532,6 +532,12 @@ def tool_calls(draw: st.DrawFn, schemas: dict[str, dict[str, Any]]) -> tuple[str
         args[prop] = draw(json_values if choice == 1 else _value_for(schema))
     if draw(st.integers(0, 9)) == 0:
         args[draw(st.text(min_size=1, max_size=8))] = draw(json_values)
+    # wait_for_messages / sync_history legitimately wait up to 100 s: fuzz them with short waits.
+    for wait in (w for w in ("timeout_s", "wait_s") if w in props):
+        value = args.get(wait, 0.5)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = min(value, 0.5)
+        args[wait] = value  # other junk stays: it must fail validation, quickly
     return name, args
 
 
