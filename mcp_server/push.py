@@ -28,7 +28,7 @@ from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestPar
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
-from bridge.channel_chats import parse_channel_chats
+from bridge.channel_chats import ChannelChats, parse_channel_chats
 from bridge.control.models import BridgeEvent
 from mcp_server.app import App
 from store import live as live_q
@@ -195,9 +195,14 @@ class ChannelPush:
         await session.send_notification(note)  # pyright: ignore[reportArgumentType]
 
     def _allowed(self, chat: str, saved: bool) -> bool:
-        if chat in self.allowed.jids:
-            return True
-        return self.allowed.contacts and saved and not is_group(chat)
+        return channel_allows(self.allowed, chat, saved=saved)
+
+
+def channel_allows(allowed: ChannelChats, chat: str, *, saved: bool) -> bool:
+    """A named chat always; with `contacts`, a saved contact's direct chat; nothing else."""
+    if chat in allowed.jids:
+        return True
+    return allowed.contacts and saved and not is_group(chat)
 
 
 def channel_notification(m: Message, *, skipped: int = 0) -> ChannelNotification:
@@ -233,7 +238,9 @@ def declare_channel(server: MCPServer) -> None:
     low.get_capabilities = with_channel  # type: ignore[method-assign]
 
 
-def install(server: MCPServer, app: App, bus: InMemorySubscriptionBus) -> None:
-    ResourcePush(app, bus).install(server)
+def install(server: MCPServer, app: App, bus: InMemorySubscriptionBus, *, resources: bool) -> None:
+    """`resources`: the chat resources are registered, so their updates are sent."""
+    if resources:
+        ResourcePush(app, bus).install(server)
     if app.settings.channel:
         ChannelPush(app, SessionTracker()).install(server)

@@ -55,7 +55,6 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_live.register(server, app)
         prompts.register(server, app)
         resources.register(server, app)
-        push.install(server, app, bus)
     if "send" in settings.toolsets:
         tools_send.register(server, app)
         tools_messaging.register(server, app)
@@ -67,6 +66,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_admin.register(server, app)
     if settings.simulate:
         tools_sim.register(server, app)
+    push.install(server, app, bus, resources="read" in settings.toolsets)  # issue 16
     if settings.read_only:
         _drop_write_tools(server)
     return server

@@ -6,7 +6,7 @@ import pytest
 
 from bridge.channel_chats import parse_channel_chats
 from bridge.settings import SettingsError, load_settings
-from mcp_server.push import RateWindow
+from mcp_server.push import RateWindow, channel_allows
 
 
 def test_channel_chats_default_is_saved_contacts_only() -> None:
@@ -32,3 +32,15 @@ def test_rate_window_allows_per_minute_then_frees_up() -> None:
     assert rate.allow(60.0)  # the first one left the window
     assert not rate.allow(60.5)
     assert rate.allow(61.0)
+
+
+def test_channel_allows_saved_contacts_and_named_chats_only() -> None:
+    default = parse_channel_chats("contacts")
+    alice, group = "15551234567@s.whatsapp.net", "120363000000000001@g.us"
+    assert channel_allows(default, alice, saved=True)
+    assert not channel_allows(default, alice, saved=False)  # a stranger
+    assert not channel_allows(default, group, saved=True)  # groups only when named
+    named = parse_channel_chats(f"{group}, +15550001234")
+    assert channel_allows(named, group, saved=False)
+    assert channel_allows(named, "15550001234@s.whatsapp.net", saved=False)
+    assert not channel_allows(named, alice, saved=True)  # `contacts` was not listed
