@@ -1,4 +1,6 @@
-"""MCP resources: one per chat, `whatsapp://chats/{jid}`, holding its recent messages."""
+"""MCP resources: one per chat, `whatsapp://chats/{jid}`, holding its recent messages.
+
+Subscribers are told when a chat changes (`mcp_server.push`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from pydantic import BaseModel, Field
 
 from mcp_server.app import App
+from store import coverage
 from store.errors import NotFound, StoreError
 from store.models import Chat, Message
 from store.reader import StoreReader
@@ -26,7 +29,9 @@ class ChatResource(BaseModel):
 def chat_resource(reader: StoreReader, jid: str) -> ChatResource:
     chat_jid = reader.resolve_chat(jid)
     page = reader.list_messages(chat_jid=chat_jid, order="newest", limit=RECENT)
-    return ChatResource(chat=reader.get_chat(chat_jid), messages=list(reversed(page.items)))
+    chat = reader.get_chat(chat_jid)
+    chat.coverage = reader.with_connection(lambda c: coverage.coverage_now(c, chat_jid))
+    return ChatResource(chat=chat, messages=list(reversed(page.items)))
 
 
 def register(server: MCPServer, app: App) -> None:

@@ -12,7 +12,14 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 
 def utc(ts: datetime) -> datetime:
@@ -130,6 +137,17 @@ class Coverage(_Model):
         description="Older than history_since: none (start of chat), on_phone (WhatsApp keeps "
         "them on the phone only), not_synced_yet (history sync still running), unknown."
     )
+
+
+def _omit_empty_coverage(self: BaseModel, handler: SerializerFunctionWrapHandler):
+    """Serializer body for views with a `coverage` field: leave the key out while it is empty.
+
+    No return annotation on purpose: an annotated wrap serializer replaces the model's JSON
+    schema (the tools' outputSchema) with the annotation's."""
+    data = handler(self)
+    if isinstance(data, dict) and data.get("coverage") is None:
+        data.pop("coverage", None)
+    return data
 
 
 class ChatRecord(_Model):
@@ -272,6 +290,7 @@ class Chat(_Model):
         default=None, description="For groups: the user's own role (null if unknown)."
     )
     coverage: Coverage | None = None  # issue 16: set by get_chat
+    _serialize = model_serializer(mode="wrap")(_omit_empty_coverage)
 
 
 class Contact(_Model):
@@ -307,6 +326,7 @@ class Page(_Model, Generic[T]):
         description="Set when this page reaches the oldest stored message of its chat: whether "
         "older history exists.",
     )
+    _serialize = model_serializer(mode="wrap")(_omit_empty_coverage)
 
 
 class StoreCounts(_Model):
