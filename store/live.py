@@ -49,7 +49,10 @@ def new_inbound(
         where.append(f"m.chat_jid IN ({','.join('?' * len(chats))})")
         params += list(chats)
     if unread_only:
-        where.append("m.chat_jid IN (SELECT jid FROM chats WHERE unread_count > 0)")
+        # Correlated, so each candidate row costs one primary-key probe, never a chats scan.
+        where.append(
+            "EXISTS (SELECT 1 FROM chats c WHERE c.jid = m.chat_jid AND c.unread_count > 0)"
+        )
     if mention_of:
         # `mentions` is a JSON list of JIDs; each JID is quoted in it.
         where.append("(" + " OR ".join("m.mentions LIKE ?" for _ in mention_of) + ")")

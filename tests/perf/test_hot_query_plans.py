@@ -12,6 +12,7 @@ import re
 import pytest
 
 import store.reader
+from store import coverage, live
 from store.models import ChatRecord, ContactRecord, HistoryBatch
 from store.reader import StoreReader
 from store.writer import StoreWriter
@@ -74,6 +75,25 @@ def filled(writer: StoreWriter) -> None:
             ),
         ),
         ("get_chat", lambda r: r.get_chat(CHAT)),
+        # issue 16: coverage and wait_for_messages
+        ("coverage", lambda r: r.with_connection(lambda c: coverage.coverage_now(c, CHAT))),
+        (
+            "wait_for_messages",
+            lambda r: r.with_connection(lambda c: live.new_inbound(c, after_seq=10, floor_ms=0)),
+        ),
+        (
+            "wait_for_messages, filtered",
+            lambda r: r.with_connection(
+                lambda c: live.new_inbound(
+                    c,
+                    after_seq=10,
+                    floor_ms=0,
+                    chats=[CHAT],
+                    unread_only=True,
+                    mention_of=live.account_jids(c) or [BOB],
+                )
+            ),
+        ),
     ],
 )
 def test_hot_statements_never_scan_a_table_or_use_offset(
