@@ -1,0 +1,297 @@
+"""Write parsed export messages into the store: who is who, stable ids, merge with synced history.
+
+An export has no message ids, so each message gets one derived from its content: chat, time to
+the minute, sender, text and an ordinal among identical repeats. Importing the same file twice
+therefore hits the same ids (`ON CONFLICT DO NOTHING`), and a message that history sync already
+stored (same chat, direction, sender, text, time within a minute) is skipped: the synced copy
+carries the real id and media keys. The reverse order (sync after import) is handled by the
+`messages_import_dedupe` trigger of the schema.
+
+Rows are written in chunks, each its own transaction, so live messages are not held up behind a
+long import, and each chunk fills the FTS index in one statement as history sync does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from store import jid as jids
+from store.chat_export.parse import YOU_NAMES, ParsedExport
+from store.errors import NotFound
+from store.models import MediaInfo
+from store.reader import StoreReader
+from store.text import fold
+from store.writer import StoreWriter
+
+CHUNK = 20_000
+SOURCE = "import"
+_FTS_TRIGGER = "messages_ai"
+_STAGE_COLUMNS = (
+    "id, chat_jid, sender, sender_name, content, timestamp, is_from_me, kind, caption, "
+    "mime_type, filename, file_size, media_json, deleted, edited, reply_to_id, reply_to_sender"
+)
+_CREATE_STAGE = f"""
+CREATE TEMP TABLE IF NOT EXISTS import_stage (
+    ord INTEGER PRIMARY KEY, rep INTEGER NOT NULL,
+    {", ".join(c + " ANY" for c in _STAGE_COLUMNS.split(", "))}
+)
+"""
+# An imported message is skipped when at least `rep + 1` synced copies of it exist: the k-th
+# repeat of "ok" in a minute is kept only if sync stored fewer than k + 1 of them.
+_MERGE = f"""
+INSERT INTO messages ({_STAGE_COLUMNS}, source)
+SELECT {_STAGE_COLUMNS}, '{SOURCE}' FROM import_stage s
+WHERE (SELECT count(*) FROM messages m
+       WHERE m.chat_jid = s.chat_jid AND m.source IS NULL
+         AND m.timestamp > s.timestamp - 60000 AND m.timestamp < s.timestamp + 60000
+         AND m.is_from_me = s.is_from_me
+         AND (s.sender IS NULL OR m.sender IS s.sender OR s.is_from_me)
+         AND (CASE WHEN s.kind = 'text' THEN m.content IS s.content
+                   ELSE m.kind <> 'text' END)) <= s.rep
+ORDER BY s.ord
+ON CONFLICT (chat_jid, id) DO NOTHING
+"""
+_REFRESH_LAST = """
+UPDATE chats SET (last_message_seq, last_message_at) = (
+    SELECT m.seq, max(m.timestamp, coalesce(chats.last_message_at, m.timestamp))
+    FROM messages m WHERE m.chat_jid = chats.jid ORDER BY m.timestamp DESC, m.seq DESC LIMIT 1)
+WHERE jid = ? AND EXISTS (SELECT 1 FROM messages WHERE chat_jid = ?)
+"""
+
+Row = tuple[object, ...]
+
+
+class CannotImport(ValueError):
+    """The export cannot be imported as asked (unknown chat, who is "me" unclear)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    local_path: str
+    size: int
+    mime_type: str | None
+
+
+@dataclass(slots=True)
+class Target:
+    """The chat an export goes into, and how its sender names map to people."""
+
+    jid: str
+    name: str | None
+    is_group: bool
+    me_names: set[str] = field(default_factory=lambda: set[str]())
+    people: dict[str, str] = field(default_factory=lambda: dict[str, str]())
+
+
+@dataclass(slots=True)
+class Plan:
+    target: Target
+    rows: list[Row]
+    media_linked: int = 0
+    senders: dict[str, str | None] = field(default_factory=lambda: dict[str, str | None]())
+
+
+def chat_name_from_filename(name: str) -> str | None:
+    """The chat name in the phone's export file name ("WhatsApp Chat with Alice.txt")."""
+    stem = name.rsplit("/", 1)[-1]
+    for ext in (".txt", ".zip"):
+        if stem.lower().endswith(ext):
+            stem = stem[: -len(ext)]
+    for prefix in (
+        "WhatsApp Chat with ",
+        "WhatsApp Chat - ",
+        "WhatsApp-Chat mit ",
+        "WhatsApp Chat mit ",
+        "Conversa do WhatsApp com ",
+        "Chat de WhatsApp con ",
+        "Discussion WhatsApp avec ",
+    ):
+        if stem.startswith(prefix):
+            return stem[len(prefix) :].strip() or None
+    return None
+
+
+def resolve_target(
+    reader: StoreReader,
+    parsed: ParsedExport,
+    *,
+    chat: str | None,
+    filename: str,
+    my_name: str | None,
+    account_jid: str | None,
+) -> Target:
+    """Find the chat (given, or named by the file) and decide who each sender name is."""
+    hint = chat or chat_name_from_filename(filename)
+    if not hint:
+        raise CannotImport(
+            f"Cannot tell which chat {filename!r} belongs to. Pass chat= with the chat's name, "
+            "phone number or JID (list_chats shows them)."
+        )
+    jid, display = reader.resolve_recipient(hint)
+    is_group = jids.is_group(jid)
+    target = Target(jid=jid, name=display, is_group=is_group)
+    target.me_names = {fold(n) for n in YOU_NAMES}
+    if my_name:
+        target.me_names.add(fold(my_name))
+    names = {m.sender_name for m in parsed.messages if m.sender_name}
+    if is_group:
+        try:
+            info = reader.get_chat(jid)
+        except NotFound:
+            info = None
+        for p in info.participants if info and info.participants else []:
+            if p.name:
+                if account_jid and p.jid == account_jid:
+                    target.me_names.add(fold(p.name))
+                else:
+                    target.people.setdefault(fold(p.name), p.jid)
+        return target
+    # 1:1: every other name is the peer. Without my_name, the name that is not the chat's is me.
+    peer = {fold(x) for x in (display, hint) if x}
+    others = {fold(n) for n in names} - target.me_names
+    if not my_name and len(others) == 2:
+        mine = others - peer
+        if len(mine) != 1:
+            raise CannotImport(
+                f"The export has two senders ({', '.join(sorted(n for n in names))}) and neither "
+                "matches a known name of the account. Pass my_name= with the name your own "
+                "messages show in the export."
+            )
+        target.me_names |= mine
+    elif not my_name and len(others) > 2:
+        raise CannotImport(
+            f"The export has {len(others)} senders but {jid} is not a group. Pass chat= with the "
+            "group, or my_name= with the name your own messages show."
+        )
+    for n in names:
+        if fold(n) not in target.me_names:
+            target.people[fold(n)] = jid
+    return target
+
+
+def _stable_id(chat: str, ts: int, who: str, what: str, rep: int) -> str:
+    key = f"{chat}\x1f{ts // 60000}\x1f{who}\x1f{what}\x1f{rep}".encode()
+    return "imp-" + hashlib.sha256(key).hexdigest()[:24]
+
+
+def plan_export(
+    parsed: ParsedExport, target: Target, media: Callable[[str], MediaFile | None]
+) -> Plan:
+    """Staging rows for every parsed message, in file order."""
+    plan = Plan(target=target, rows=[])
+    seen: dict[tuple[int, str, str], int] = {}
+    chat = target.jid
+    for i, m in enumerate(parsed.messages):
+        name = m.sender_name
+        folded = fold(name) if name else ""
+        from_me = bool(name) and folded in target.me_names
+        sender = None if from_me or not name else target.people.get(folded)
+        if name:
+            plan.senders.setdefault(name, "me" if from_me else sender)
+        # The id rests on the name as written, not on the JID it maps to today, so that a
+        # contact named after the first import does not make the second one a new copy.
+        who = "me" if from_me else f"name:{folded}" if name else "system"
+        what = m.text or m.filename or m.caption or m.kind
+        minute = m.timestamp_ms // 60000
+        rep = seen.get((minute, who, what), 0)
+        seen[(minute, who, what)] = rep + 1
+        info: MediaInfo | None = None
+        if m.filename:
+            found = media(m.filename)
+            info = MediaInfo(filename=m.filename)
+            if found is not None:
+                plan.media_linked += 1
+                info = MediaInfo(
+                    filename=m.filename,
+                    local_path=found.local_path,
+                    file_size=found.size,
+                    mime_type=found.mime_type,
+                )
+        plan.rows.append(
+            (
+                i,
+                rep,
+                _stable_id(chat, m.timestamp_ms, who, what, rep),
+                chat,
+                sender,
+                None if from_me else name,
+                m.text,
+                m.timestamp_ms,
+                int(from_me),
+                m.kind,
+                m.caption,
+                info.mime_type if info else None,
+                info.filename if info else None,
+                info.file_size if info else None,
+                info.model_dump_json(exclude_none=True) if info else None,
+                int(m.deleted),
+                int(m.edited),
+                None,
+                None,
+            )
+        )
+    return plan
+
+
+def write_rows(
+    writer: StoreWriter, rows: Sequence[Row], chats: Iterable[tuple[str, str | None, bool]]
+) -> int:
+    """Stage and merge one chunk in one transaction; returns how many messages were new."""
+    with writer.transaction() as c:
+        for jid, name, is_group in chats:
+            c.execute(
+                "INSERT INTO chats (jid, name, is_group) VALUES (?, ?, ?) "
+                "ON CONFLICT (jid) DO UPDATE SET name = coalesce(chats.name, excluded.name)",
+                (jid, name, int(is_group)),
+            )
+        c.execute(_CREATE_STAGE)
+        c.execute("DELETE FROM import_stage")
+        marks = ", ".join("?" * (len(_STAGE_COLUMNS.split(", ")) + 2))
+        c.executemany(f"INSERT INTO import_stage VALUES ({marks})", rows)
+        first_seq = int(c.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages").fetchone()[0])
+        trig = c.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_FTS_TRIGGER,)
+        ).fetchone()
+        # Same move as history sync: index the new rows in one statement, not row by row; the
+        # trigger is back before the transaction ends, so no reader sees it missing.
+        if trig is not None:
+            c.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
+        c.execute(_MERGE)
+        if trig is not None:
+            c.execute(
+                "INSERT INTO messages_fts (rowid, content, caption) "
+                "SELECT seq, content, caption FROM messages WHERE seq >= ?",
+                (first_seq,),
+            )
+            c.execute(str(trig[0]))
+        new = int(
+            c.execute("SELECT count(*) FROM messages WHERE seq >= ?", (first_seq,)).fetchone()[0]
+        )
+        c.execute("DELETE FROM import_stage")
+        touched = {str(r[3]) for r in rows}
+        c.executemany(_REFRESH_LAST, [(j, j) for j in touched])
+        return new
+
+
+def write_reactions(writer: StoreWriter, reactions: Sequence[Row]) -> None:
+    """(chat_jid, message_id, sender, emoji, timestamp) rows; the newest per sender wins."""
+    if not reactions:
+        return
+    with writer.transaction() as c:
+        c.executemany(
+            """
+            INSERT INTO reactions (chat_jid, message_id, sender, emoji, timestamp)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (chat_jid, message_id, sender) DO UPDATE SET
+                emoji = excluded.emoji, timestamp = excluded.timestamp
+            WHERE excluded.timestamp >= reactions.timestamp
+            """,
+            reactions,
+        )
+
+
+def chunks(rows: Sequence[Row], size: int = CHUNK) -> Iterable[Sequence[Row]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
