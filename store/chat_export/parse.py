@@ -228,7 +228,7 @@ def _utc_ms(local: datetime, tz: tzinfo) -> int:
     return int(aware.astimezone(timezone.utc).timestamp() * 1000)
 
 
-def _body(msg: ParsedMessage, text: str) -> None:
+def _body(msg: ParsedMessage, text: str, *, ios: bool) -> None:
     """Fill kind, text, file and flags from a message's text as the export wrote it."""
     stripped = text.strip(_BIDI + " ")
     for mark in _EDITED:
@@ -251,6 +251,10 @@ def _body(msg: ParsedMessage, text: str) -> None:
         msg.caption = caption or None
         msg.text = None
         return
+    if ios and text.startswith("\u200e"):
+        # iOS writes system notes ("‎Messages and calls are end-to-end encrypted", "‎Bob left")
+        # under the chat's name, marked only by a leading U+200E.
+        msg.is_system, msg.kind, msg.sender_name = True, "system", None
     msg.text = stripped
 
 
@@ -321,6 +325,6 @@ def parse_export(
             msg.is_system, msg.kind, msg.text = True, "system", body.strip(_BIDI + " ")
         else:
             msg.sender_name = m.group("name").strip(_BIDI + " ")
-            _body(msg, m.group("text"))
+            _body(msg, m.group("text"), ios=h.ios)
         out.messages.append(msg)
     return out
