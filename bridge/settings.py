@@ -125,6 +125,12 @@ class Settings(BaseModel):
         description="Folders files may be sent from (os.pathsep-separated absolute paths); "
         "empty means <data dir>/outbox. See bridge.send.media_files.",
     )
+    # issue 17
+    import_roots: str = Field(
+        default="",
+        description="Folders chat exports may be imported from by the import_chat_export tool "
+        "(os.pathsep-separated absolute paths); empty means <data dir>/imports.",
+    )
 
 
 # name → (field, default shown in README). Booleans accept 1/true/yes/on.
@@ -159,6 +165,8 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_AUTOREPLY_GEMINI_ATTEMPTS": "autoreply_gemini_attempts",
     "WHATSAPP_MCP_AUTOREPLY_RETRY_DELAY": "autoreply_retry_delay",
     "WHATSAPP_MCP_MEDIA_ROOTS": "media_roots",
+    # issue 17
+    "WHATSAPP_MCP_IMPORT_ROOTS": "import_roots",
 }
 _BOOL_FIELDS = {"simulate", "read_only"}
 # Read by google-genai itself in the bridge; documented in the README's settings table and passed

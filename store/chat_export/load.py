@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from store import jid as jids
 from store.chat_export.parse import YOU_NAMES, ParsedExport
-from store.errors import NotFound
+from store.errors import InvalidArgument, NotFound
 from store.models import MediaInfo
 from store.reader import StoreReader
 from store.text import fold
@@ -63,7 +63,7 @@ WHERE jid = ? AND EXISTS (SELECT 1 FROM messages WHERE chat_jid = ?)
 Row = tuple[object, ...]
 
 
-class CannotImport(ValueError):
+class CannotImport(InvalidArgument):
     """The export cannot be imported as asked (unknown chat, who is "me" unclear)."""
 
 

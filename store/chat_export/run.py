@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from store.chat_export import load
 from store.chat_export.export import ExportedMessage, loads_line
-from store.chat_export.parse import BadLine, DateOrder, parse_export
+from store.chat_export.parse import BadLine, DateOrder, DateOrderUnknown, parse_export
 from store.chat_export.source import ExportFile, media_linker, open_export, zone
+from store.errors import InvalidArgument
 from store.models import MediaInfo, to_ms
 from store.reader import StoreReader
 from store.writer import StoreWriter
@@ -87,7 +88,10 @@ def prepare(
     if export.kind == "jsonl":
         return _prepare_jsonl(export, resolve_jid)
     tz = zone(timezone)
-    parsed = parse_export(export.text, tz=tz, date_order=date_order)
+    try:
+        parsed = parse_export(export.text, tz=tz, date_order=date_order)
+    except DateOrderUnknown as exc:
+        raise InvalidArgument(str(exc)) from exc
     target = load.resolve_target(
         reader, parsed, chat=chat, filename=path.name, my_name=my_name, account_jid=account_jid
     )
