@@ -129,12 +129,14 @@ def register(server: MCPServer, app: App) -> None:
                         last = p.done
                         await ctx.report_progress(p.done, p.total, "importing messages")
 
+            report: ImportReport | None = None
             async with anyio.create_task_group() as tg:
                 tg.start_soon(follow)
                 try:
                     report = await import_via_bridge(client, req)
                 finally:
                     finished.set()
+            assert report is not None  # the call returned, or its error left the block
             await ctx.report_progress(
                 report.messages_in_file, report.messages_in_file, "import finished"
             )
