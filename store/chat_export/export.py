@@ -180,7 +180,7 @@ def write_contacts(conn: sqlite3.Connection, fmt: ContactFormat, out: IO[str]) -
             w.writerow({k: r.get(k) for k in fields})
         return len(rows)
     for r in rows:
-        phone = r["phone"] or jids.phone_of(r["jid"])
+        phone = (r["phone"] or jids.phone_of(r["jid"]) or "").lstrip("+")
         name = _vcard_escape(r["name"] or (f"+{phone}" if phone else r["jid"]))
         out.write("BEGIN:VCARD\r\nVERSION:3.0\r\n")
         out.write(f"FN:{name}\r\nN:{name};;;;\r\n")
