@@ -14,6 +14,7 @@ long import, and each chunk fills the FTS index in one statement as history sync
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -52,6 +53,17 @@ WHERE (SELECT count(*) FROM messages m
                    ELSE m.kind <> 'text' END)) <= s.rep
 ORDER BY s.ord
 ON CONFLICT (chat_jid, id) DO NOTHING
+"""
+# With no synced message near the chunk's time span there is nothing to merge with: the rows go
+# straight in (a re-import still meets its own ids), skipping the staging table.
+_INSERT_DIRECT = f"""
+INSERT INTO messages ({_STAGE_COLUMNS}, source)
+VALUES ({", ".join("?" * len(_STAGE_COLUMNS.split(", ")))}, '{SOURCE}')
+ON CONFLICT (chat_jid, id) DO NOTHING
+"""
+_SYNCED_NEAR = """
+SELECT 1 FROM messages WHERE chat_jid = ? AND timestamp > ? AND timestamp < ? AND source IS NULL
+LIMIT 1
 """
 _REFRESH_LAST = """
 UPDATE chats SET (last_message_seq, last_message_at) = (
@@ -182,10 +194,13 @@ def plan_export(
     """Staging rows for every parsed message, in file order."""
     plan = Plan(target=target, rows=[])
     seen: dict[tuple[int, str, str], int] = {}
+    folds: dict[str, str] = {}
     chat = target.jid
     for i, m in enumerate(parsed.messages):
         name = m.sender_name
-        folded = fold(name) if name else ""
+        folded = ""
+        if name:
+            folded = folds.get(name) or folds.setdefault(name, fold(name))
         from_me = bool(name) and folded in target.me_names
         sender = None if from_me or not name else target.people.get(folded)
         if name:
@@ -246,10 +261,12 @@ def write_rows(
                 "ON CONFLICT (jid) DO UPDATE SET name = coalesce(chats.name, excluded.name)",
                 (jid, name, int(is_group)),
             )
-        c.execute(_CREATE_STAGE)
-        c.execute("DELETE FROM import_stage")
-        marks = ", ".join("?" * (len(_STAGE_COLUMNS.split(", ")) + 2))
-        c.executemany(f"INSERT INTO import_stage VALUES ({marks})", rows)
+        direct = not any(_synced_near(c, chat_rows) for chat_rows in _by_chat(rows).values())
+        if not direct:
+            c.execute(_CREATE_STAGE)
+            c.execute("DELETE FROM import_stage")
+            marks = ", ".join("?" * (len(_STAGE_COLUMNS.split(", ")) + 2))
+            c.executemany(f"INSERT INTO import_stage VALUES ({marks})", rows)
         first_seq = int(c.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages").fetchone()[0])
         trig = c.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_FTS_TRIGGER,)
@@ -258,7 +275,11 @@ def write_rows(
         # trigger is back before the transaction ends, so no reader sees it missing.
         if trig is not None:
             c.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
-        c.execute(_MERGE)
+        if direct:
+            c.executemany(_INSERT_DIRECT, [r[2:] for r in rows])
+        else:
+            c.execute(_MERGE)
+            c.execute("DELETE FROM import_stage")
         if trig is not None:
             c.execute(
                 "INSERT INTO messages_fts (rowid, content, caption) "
@@ -269,10 +290,22 @@ def write_rows(
         new = int(
             c.execute("SELECT count(*) FROM messages WHERE seq >= ?", (first_seq,)).fetchone()[0]
         )
-        c.execute("DELETE FROM import_stage")
         touched = {str(r[3]) for r in rows}
         c.executemany(_REFRESH_LAST, [(j, j) for j in touched])
         return new
+
+
+def _by_chat(rows: Sequence[Row]) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = {}
+    for r in rows:
+        out.setdefault(str(r[3]), []).append(r)
+    return out
+
+
+def _synced_near(c: sqlite3.Connection, rows: list[Row]) -> bool:
+    times = [int(str(r[7])) for r in rows]
+    lo, hi = min(times) - 60_000, max(times) + 60_000
+    return c.execute(_SYNCED_NEAR, (rows[0][3], lo, hi)).fetchone() is not None
 
 
 def write_reactions(writer: StoreWriter, reactions: Sequence[Row]) -> None:

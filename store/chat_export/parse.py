@@ -131,7 +131,6 @@ class ParsedExport:
 class _Head:
     line: int
     d: tuple[int, int, int]
-    d_width: tuple[int, int, int]
     h: int
     mi: int
     s: int | None
@@ -148,27 +147,27 @@ def _clean_line(raw: str) -> str:
 
 
 def _head(line_no: int, line: str) -> _Head | None:
-    m = _IOS.match(line) or _ANDROID.match(line)
+    if not line or not (line[0].isdigit() or line[0] == "["):
+        return None  # a continuation line: skip both regexes
+    m = _IOS.match(line) if line[0] == "[" else _ANDROID.match(line)
     if m is None:
         return None
-    g = m.group
-    sec = g("s")
+    d1, d2, d3, h, mi, sec, ampm, rest = m.groups()
     return _Head(
         line=line_no,
-        d=(int(g("d1")), int(g("d2")), int(g("d3"))),
-        d_width=(len(g("d1")), len(g("d2")), len(g("d3"))),
-        h=int(g("h")),
-        mi=int(g("mi")),
+        d=(int(d1), int(d2), int(d3)),
+        h=int(h),
+        mi=int(mi),
         s=int(sec) if sec is not None else None,
-        ampm=g("ampm").lower() if g("ampm") else None,
-        rest=g("rest"),
-        ios=line.startswith("["),
+        ampm=ampm.lower() if ampm else None,
+        rest=rest,
+        ios=line[0] == "[",
     )
 
 
 def infer_date_order(heads: list[_Head]) -> DateOrder:
     """Day-first or month-first from the dates themselves; DateOrderUnknown when both read."""
-    if any(h.d_width[0] == 4 for h in heads):
+    if any(h.d[0] > 31 for h in heads):  # a year first (2024-03-12)
         return "ymd"
     first_over = any(h.d[0] > 12 for h in heads)
     second_over = any(h.d[1] > 12 for h in heads)
@@ -242,7 +241,11 @@ def _body(msg: ParsedMessage, text: str, *, ios: bool) -> None:
     if low in _DELETED:
         msg.deleted, msg.text = True, None
         return
-    m = _ATTACHED_IOS.match(stripped) or _ATTACHED_ANDROID.match(stripped)
+    m = None
+    if stripped[:1] == "<":
+        m = _ATTACHED_IOS.match(stripped)
+    elif ") " in stripped or stripped.endswith(")") or ")\n" in stripped:
+        m = _ATTACHED_ANDROID.match(stripped)
     if m is not None:
         name = m.group("file").strip(_BIDI + " ")
         msg.filename = name
@@ -294,6 +297,8 @@ def parse_export(
         out.style = "ios" if sum(h.ios for h in heads) * 2 > len(heads) else "android"
     order = date_order or infer_date_order(heads)
     out.date_order = order
+    # UTC of each local hour, computed once: zone offsets change on hour boundaries.
+    hour_ms: dict[tuple[int, int, int, int], int] = {}
     for h, more in blocks:
         try:
             local = _local_time(h, order)
@@ -304,10 +309,14 @@ def parse_export(
         while more and not more[-1].strip():
             more.pop()
         body = "\n".join([h.rest, *more])
+        key = (local.year, local.month, local.day, local.hour)
+        base = hour_ms.get(key)
+        if base is None:
+            base = hour_ms[key] = _utc_ms(local.replace(minute=0, second=0), tz)
         msg = ParsedMessage(
             line=h.line,
             local_time=local,
-            timestamp_ms=_utc_ms(local, tz),
+            timestamp_ms=base + local.minute * 60_000 + local.second * 1000,
             sender_name=None,
             text=None,
             has_seconds=h.s is not None,
