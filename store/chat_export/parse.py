@@ -19,15 +19,15 @@ DateOrder = Literal["dmy", "mdy", "ymd"]
 # Invisible marks the exports put before names, "omitted" notes and whole lines (iOS), or inside
 # times (U+202F before AM/PM on recent Android).
 _BIDI = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
-_SPACES = {"\u202f": " ", "\u00a0": " ", "\u2009": " "}
 
-_DATE = r"(?P<d1>\d{1,4})[./-](?P<d2>\d{1,2})[./-](?P<d3>\d{1,4})\.?"
-_TIME = (
-    r"(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<s>\d{2}))?"
-    r"(?:\s?(?P<ampm>[AaPp])\.?\s?[Mm]\.?)?"
+# Seven groups each: day/month/year in the file's order, hour, minute, second, a/p. `\s` also
+# matches the U+202F and U+00A0 that recent exports put inside times.
+_DATE = r"(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})\.?"
+_TIME = r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?:\s?([AaPp])\.?\s?[Mm]\.?)?"
+# A message starts on a line with iOS's `[date, time] ` or Android's `date, time - `.
+_HEADER = re.compile(
+    rf"^[{_BIDI}]*(?:\[{_DATE},?\s{_TIME}\]\s|{_DATE},?\s{_TIME}\s[-–]\s)", re.MULTILINE
 )
-_IOS = re.compile(rf"^\[{_DATE},?\s{_TIME}\]\s(?P<rest>.*)$", re.DOTALL)
-_ANDROID = re.compile(rf"^{_DATE},?\s{_TIME}\s[-–]\s(?P<rest>.*)$", re.DOTALL)
 _SENDER = re.compile(r"^(?P<name>[^:\n]{1,100}?):\s(?P<text>.*)$", re.DOTALL)
 _SENDER_EMPTY = re.compile(r"^(?P<name>[^:\n]{1,100}?):$")
 
@@ -127,67 +127,32 @@ class ParsedExport:
     style: Literal["android", "ios"] = "android"
 
 
-@dataclass(slots=True)
-class _Head:
-    line: int
-    d: tuple[int, int, int]
-    h: int
-    mi: int
-    s: int | None
-    ampm: str | None
-    rest: str
-    ios: bool
+Dmy = tuple[int, int, int]
 
 
-def _clean_line(raw: str) -> str:
-    for bad, good in _SPACES.items():
-        if bad in raw:
-            raw = raw.replace(bad, good)
-    return raw.lstrip(_BIDI).rstrip("\r")
-
-
-def _head(line_no: int, line: str) -> _Head | None:
-    if not line or not (line[0].isdigit() or line[0] == "["):
-        return None  # a continuation line: skip both regexes
-    m = _IOS.match(line) if line[0] == "[" else _ANDROID.match(line)
-    if m is None:
-        return None
-    d1, d2, d3, h, mi, sec, ampm, rest = m.groups()
-    return _Head(
-        line=line_no,
-        d=(int(d1), int(d2), int(d3)),
-        h=int(h),
-        mi=int(mi),
-        s=int(sec) if sec is not None else None,
-        ampm=ampm.lower() if ampm else None,
-        rest=rest,
-        ios=line[0] == "[",
-    )
-
-
-def infer_date_order(heads: list[_Head]) -> DateOrder:
+def infer_date_order(dates: list[Dmy]) -> DateOrder:
     """Day-first or month-first from the dates themselves; DateOrderUnknown when both read."""
-    if any(h.d[0] > 31 for h in heads):  # a year first (2024-03-12)
+    if any(d[0] > 31 for d in dates):  # a year first (2024-03-12)
         return "ymd"
-    first_over = any(h.d[0] > 12 for h in heads)
-    second_over = any(h.d[1] > 12 for h in heads)
+    first_over = any(d[0] > 12 for d in dates)
+    second_over = any(d[1] > 12 for d in dates)
     if first_over and not second_over:
         return "dmy"
     if second_over and not first_over:
         return "mdy"
-    if not heads:
+    if not dates:
         return "dmy"
     # Both readings are valid dates: prefer the one under which time never runs backwards
     # (exports are in order, and a month-first misreading jumps between months).
     backwards = {
         order: sum(
-            1 for a, b in zip(heads, heads[1:], strict=False) if _ymd(b, order) < _ymd(a, order)
+            1 for a, b in zip(dates, dates[1:], strict=False) if _ymd(b, order) < _ymd(a, order)
         )
         for order in ("dmy", "mdy")
     }
     if backwards["dmy"] != backwards["mdy"]:
         return "dmy" if backwards["dmy"] < backwards["mdy"] else "mdy"
-    if all(h.d[0] == h.d[1] for h in heads):
+    if all(d[0] == d[1] for d in dates):
         return "dmy"  # every date reads the same either way
     raise DateOrderUnknown(
         "The export's dates read both day-first and month-first (no day above 12). Give "
@@ -195,8 +160,8 @@ def infer_date_order(heads: list[_Head]) -> DateOrder:
     )
 
 
-def _ymd(h: _Head, order: DateOrder) -> tuple[int, int, int]:
-    a, b, c = h.d
+def _ymd(date: Dmy, order: DateOrder) -> Dmy:
+    a, b, c = date
     if order == "ymd":
         y, mo, d = a, b, c
     elif order == "dmy":
@@ -208,14 +173,15 @@ def _ymd(h: _Head, order: DateOrder) -> tuple[int, int, int]:
     return y, mo, d
 
 
-def _local_time(h: _Head, order: DateOrder) -> datetime:
-    y, mo, d = _ymd(h, order)
-    hour = h.h
-    if h.ampm is not None:
+def _local_time(
+    date: Dmy, order: DateOrder, hour: int, minute: int, sec: str | None, ampm: str | None
+) -> datetime:
+    y, mo, d = _ymd(date, order)
+    if ampm is not None:
         if not 1 <= hour <= 12:
             raise ValueError(f"hour {hour} with AM/PM")
-        hour = hour % 12 + (12 if h.ampm == "p" else 0)
-    return datetime(y, mo, d, hour, h.mi, h.s or 0)
+        hour = hour % 12 + (12 if ampm in "pP" else 0)
+    return datetime(y, mo, d, hour, minute, int(sec) if sec else 0)
 
 
 def _utc_ms(local: datetime, tz: tzinfo) -> int:
@@ -279,61 +245,71 @@ def parse_export(
     """Every message of an export; lines that look like a message start but cannot be read are
     reported in `bad_lines` (with their numbers) and skipped, and the rest is still parsed."""
     out = ParsedExport()
-    lines = text.split("\n")
-    heads: list[_Head] = []
-    # Each entry: a head and the continuation lines after it (multi-line messages).
-    blocks: list[tuple[_Head, list[str]]] = []
-    for number, raw in enumerate(lines, start=1):
-        line = _clean_line(raw)
-        h = _head(number, line)
-        if h is not None:
-            heads.append(h)
-            blocks.append((h, []))
-        elif blocks:
-            blocks[-1][1].append(raw.rstrip("\r"))
-        elif line.strip():
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    heads = list(_HEADER.finditer(text))
+    first = heads[0].start() if heads else len(text)
+    for number, raw in enumerate(text[:first].split("\n"), start=1):
+        if raw.strip(_BIDI + " \t"):
             out.bad_lines.append(BadLine(number, raw[:200], "not a message line"))
-    if heads:
-        out.style = "ios" if sum(h.ios for h in heads) * 2 > len(heads) else "android"
-    order = date_order or infer_date_order(heads)
+    # Pass 1: the dates, to infer their order (a day above 12 anywhere decides).
+    groups: list[tuple[str | None, ...]] = []
+    dates: list[Dmy] = []
+    ios_count = 0
+    for m in heads:
+        g = m.groups()
+        if g[0] is None:
+            g = g[7:]
+        else:
+            ios_count += 1
+            g = g[:7]
+        groups.append(g)
+        dates.append((int(g[0] or 0), int(g[1] or 0), int(g[2] or 0)))
+    out.style = "ios" if ios_count * 2 > len(heads) else "android"
+    order = date_order or infer_date_order(dates)
     out.date_order = order
     # UTC of each local hour, computed once: zone offsets change on hour boundaries.
     hour_ms: dict[tuple[int, int, int, int], int] = {}
-    for h, more in blocks:
+    line = 1 + text.count("\n", 0, first)
+    pos = first
+    strip = _BIDI + " "
+    for i, m in enumerate(heads):
+        start = m.start()
+        line += text.count("\n", pos, start)
+        pos = start
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+        g = groups[i]
         try:
-            local = _local_time(h, order)
+            local = _local_time(dates[i], order, int(g[3] or 0), int(g[4] or 0), g[5], g[6])
         except ValueError as exc:
-            out.bad_lines.append(BadLine(h.line, lines[h.line - 1][:200], f"bad date/time: {exc}"))
+            head_line = text[start:end].split("\n", 1)[0]
+            out.bad_lines.append(BadLine(line, head_line[:200], f"bad date/time: {exc}"))
             continue
-        # A trailing blank line belongs to the file, not to the last message.
-        while more and not more[-1].strip():
-            more.pop()
-        body = "\n".join([h.rest, *more])
+        # Trailing blank lines belong to the file, not to the message.
+        body = text[m.end() : end].rstrip()
         key = (local.year, local.month, local.day, local.hour)
         base = hour_ms.get(key)
         if base is None:
             base = hour_ms[key] = _utc_ms(local.replace(minute=0, second=0), tz)
         msg = ParsedMessage(
-            line=h.line,
+            line=line,
             local_time=local,
             timestamp_ms=base + local.minute * 60_000 + local.second * 1000,
             sender_name=None,
             text=None,
-            has_seconds=h.s is not None,
+            has_seconds=g[5] is not None,
         )
-        m = _SENDER.match(body)
-        if m is None and not more:
+        out.messages.append(msg)
+        s = _SENDER.match(body)
+        if s is None:
             e = _SENDER_EMPTY.match(body)
             if e is not None:
-                msg.sender_name = e.group("name").strip(_BIDI + " ")
-                msg.text = ""
-                out.messages.append(msg)
+                msg.sender_name, msg.text = e.group("name").strip(strip), ""
                 continue
-        if m is None or '"' in m.group("name") or "“" in m.group("name"):
+        if s is None or '"' in s.group("name") or "“" in s.group("name"):
             # No "Name: " prefix: a system line ("Alice added Bob", the encryption notice).
-            msg.is_system, msg.kind, msg.text = True, "system", body.strip(_BIDI + " ")
+            msg.is_system, msg.kind, msg.text = True, "system", body.strip(strip)
         else:
-            msg.sender_name = m.group("name").strip(_BIDI + " ")
-            _body(msg, m.group("text"), ios=h.ios)
-        out.messages.append(msg)
+            msg.sender_name = s.group("name").strip(strip)
+            _body(msg, s.group("text"), ios=m.group(1) is not None)
     return out
