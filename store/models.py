@@ -222,7 +222,7 @@ class Message(_Model):
     edited: bool = False
     deleted: bool = False
     is_auto_reply: bool = False
-    source: Literal["import"] | None = Field(
+    source: str | None = Field(
         default=None,
         description='"import" when the message came from an imported Export chat file; absent '
         "for messages synced from WhatsApp.",

@@ -188,7 +188,7 @@ def _stable_id(chat: str, ts: int, who: str, what: str, rep: int) -> str:
     (chat_jid, id) index instead of inserting at random places (3x faster at 300k rows)."""
     minute = ts // 60000
     key = f"{chat}\x1f{minute}\x1f{who}\x1f{what}\x1f{rep}".encode()
-    return f"imp-{minute:08x}-{hashlib.sha256(key).hexdigest()[:20]}"
+    return f"imp-{minute:08x}-{hashlib.blake2b(key, digest_size=10).hexdigest()}"
 
 
 def plan_export(
@@ -208,9 +208,9 @@ def plan_export(
         sender = None if from_me or not name else target.people.get(folded)
         if name:
             plan.senders.setdefault(name, "me" if from_me else sender)
-        # The id rests on the name as written, not on the JID it maps to today, so that a
-        # contact named after the first import does not make the second one a new copy.
-        who = "me" if from_me else f"name:{folded}" if name else "system"
+        # The id rests on the name as written, not on whom it maps to today, so a contact
+        # saved (or a different my_name given) after the first import makes no second copy.
+        who = f"name:{folded}" if name else "system"
         what = m.text or m.filename or m.caption or m.kind
         minute = m.timestamp_ms // 60000
         rep = seen.get((minute, who, what), 0)

@@ -66,6 +66,8 @@ _DELETED = {
     "você apagou esta mensagem",
     "você apagou esta mensagem.",
 }
+_STRIP = _BIDI + " "
+_NOTE_MAX = max(len(x) for x in (*_OMITTED, *_DELETED))
 _EDITED = ("<This message was edited>", "<Diese Nachricht wurde bearbeitet>", "<Mensagem editada>")
 # Names the exports use for the account itself (system lines, some locales' own messages).
 YOU_NAMES = frozenset({"you", "du", "você", "voce", "tú", "vous"})
@@ -193,20 +195,47 @@ def _utc_ms(local: datetime, tz: tzinfo) -> int:
     return int(aware.astimezone(timezone.utc).timestamp() * 1000)
 
 
+def _to_utc_ms(
+    local: datetime,
+    tz: tzinfo,
+    day_ms: dict[tuple[int, int, int], int | None],
+    hour_ms: dict[tuple[int, int, int, int], int],
+) -> int:
+    """`local` in UTC epoch ms, with zone lookups cached: per day when the day has no offset
+    change (nearly all), else per hour (offsets change on hour boundaries)."""
+    dkey = (local.year, local.month, local.day)
+    if dkey in day_ms:
+        base = day_ms[dkey]
+    else:
+        midnight = local.replace(hour=0, minute=0, second=0)
+        a, b = _utc_ms(midnight, tz), _utc_ms(midnight.replace(hour=23), tz)
+        base = day_ms[dkey] = a if b - a == 23 * 3_600_000 else None
+    if base is not None:
+        return base + local.hour * 3_600_000 + local.minute * 60_000 + local.second * 1000
+    hkey = (*dkey, local.hour)
+    hour = hour_ms.get(hkey)
+    if hour is None:
+        hour = hour_ms[hkey] = _utc_ms(local.replace(minute=0, second=0), tz)
+    return hour + local.minute * 60_000 + local.second * 1000
+
+
 def _body(msg: ParsedMessage, text: str, *, ios: bool) -> None:
     """Fill kind, text, file and flags from a message's text as the export wrote it."""
-    stripped = text.strip(_BIDI + " ")
-    for mark in _EDITED:
-        if stripped.endswith(mark):
-            stripped = stripped[: -len(mark)].rstrip(_BIDI + " ")
-            msg.edited = True
-    low = stripped.lower()
-    if low in _OMITTED:
-        msg.kind, msg.text = _OMITTED[low], None
-        return
-    if low in _DELETED:
-        msg.deleted, msg.text = True, None
-        return
+    stripped = text.strip(_STRIP)
+    if stripped[-1:] == ">":
+        for mark in _EDITED:
+            if stripped.endswith(mark):
+                stripped = stripped[: -len(mark)].rstrip(_STRIP)
+                msg.edited = True
+    # The fixed notes are short; most messages are not looked up at all.
+    if len(stripped) <= _NOTE_MAX:
+        low = stripped.lower()
+        if low in _OMITTED:
+            msg.kind, msg.text = _OMITTED[low], None
+            return
+        if low in _DELETED:
+            msg.deleted, msg.text = True, None
+            return
     m = None
     if stripped[:1] == "<":
         m = _ATTACHED_IOS.match(stripped)
@@ -268,7 +297,7 @@ def parse_export(
     out.style = "ios" if ios_count * 2 > len(heads) else "android"
     order = date_order or infer_date_order(dates)
     out.date_order = order
-    # UTC of each local hour, computed once: zone offsets change on hour boundaries.
+    day_ms: dict[tuple[int, int, int], int | None] = {}
     hour_ms: dict[tuple[int, int, int, int], int] = {}
     line = 1 + text.count("\n", 0, first)
     pos = first
@@ -287,14 +316,10 @@ def parse_export(
             continue
         # Trailing blank lines belong to the file, not to the message.
         body = text[m.end() : end].rstrip()
-        key = (local.year, local.month, local.day, local.hour)
-        base = hour_ms.get(key)
-        if base is None:
-            base = hour_ms[key] = _utc_ms(local.replace(minute=0, second=0), tz)
         msg = ParsedMessage(
             line=line,
             local_time=local,
-            timestamp_ms=base + local.minute * 60_000 + local.second * 1000,
+            timestamp_ms=_to_utc_ms(local, tz, day_ms, hour_ms),
             sender_name=None,
             text=None,
             has_seconds=g[5] is not None,

@@ -16,6 +16,8 @@ from store.chat_export.load import MediaFile
 from store.errors import InvalidArgument
 
 MAX_TEXT_BYTES = 512 * 1024 * 1024
+# WhatsApp's own limit for a shared file; a bigger member is not a real attachment (or a bomb).
+MAX_MEDIA_BYTES = 2 * 1024 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -121,6 +123,8 @@ class MediaLinker:
         if self.export.archive is not None:
             if self._zip is None:
                 self._zip = zipfile.ZipFile(self.export.archive)
+            if self._zip.getinfo(member).file_size > MAX_MEDIA_BYTES:
+                return None
             if not target.exists() or target.stat().st_size != self._zip.getinfo(member).file_size:
                 tmp = target.with_name(target.name + ".part")
                 with self._zip.open(member) as src, open(tmp, "wb") as dst:

@@ -218,3 +218,21 @@ def test_ambiguous_dates_need_a_date_order() -> None:
     with pytest.raises(DateOrderUnknown, match="date_order"):
         parse_export(text)
     assert parse_export(text, date_order="mdy").messages[1].local_time == datetime(2024, 3, 4, 10)
+
+
+def test_times_follow_daylight_saving_changes_of_the_given_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    text = (
+        "30/03/2024, 12:00 - A: before the switch\n"
+        "31/03/2024, 01:30 - A: last hour of winter time\n"
+        "31/03/2024, 03:30 - A: first hour of summer time\n"
+        "27/10/2024, 12:00 - A: back to winter time\n"
+    )
+    got = [m.timestamp_ms for m in parse_export(text, tz=ZoneInfo("Europe/Berlin")).messages]
+    assert got == [
+        utc("2024-03-30 11:00"),
+        utc("2024-03-31 00:30"),
+        utc("2024-03-31 01:30"),
+        utc("2024-10-27 11:00"),
+    ]
