@@ -148,20 +148,25 @@ def resolve_target(
     if my_name:
         target.me_names.add(fold(my_name))
     names = {m.sender_name for m in parsed.messages if m.sender_name}
+    members: set[str] = {jid}
+    info = None
     if is_group:
         try:
             info = reader.get_chat(jid)
         except NotFound:
             info = None
+        members = {p.jid for p in (info.participants or [])} if info else set()
+    known = _names_of(reader, members | ({account_jid} if account_jid else set()))
+    if account_jid:
+        target.me_names |= known.pop(account_jid, set())
+    if is_group:
+        # The exporting phone writes its saved name for a person, else their push name.
         for p in info.participants if info and info.participants else []:
-            if p.name:
-                if account_jid and p.jid == account_jid:
-                    target.me_names.add(fold(p.name))
-                else:
-                    target.people.setdefault(fold(p.name), p.jid)
+            for n in known.get(p.jid, set()) | ({fold(p.name)} if p.name else set()):
+                target.people.setdefault(n, p.jid)
         return target
     # 1:1: every other name is the peer. Without my_name, the name that is not the chat's is me.
-    peer = {fold(x) for x in (display, hint) if x}
+    peer = {fold(x) for x in (display, hint) if x} | known.get(jid, set())
     others = {fold(n) for n in names} - target.me_names
     if not my_name and len(others) == 2:
         mine = others - peer
@@ -181,6 +186,23 @@ def resolve_target(
         if fold(n) not in target.me_names:
             target.people[fold(n)] = jid
     return target
+
+
+def _names_of(reader: StoreReader, people: set[str]) -> dict[str, set[str]]:
+    """Every saved, push and business name of `people`, folded, by JID."""
+    out: dict[str, set[str]] = {}
+    if not people:
+        return out
+    cursor: str | None = None
+    while True:
+        page = reader.search_contacts("", limit=500, cursor=cursor)
+        for c in page.items:
+            if c.jid in people:
+                names = {c.saved_name, c.push_name, c.business_name}
+                out[c.jid] = {fold(n) for n in names if n}
+        cursor = page.next_cursor
+        if cursor is None:
+            return out
 
 
 def _stable_id(chat: str, ts: int, who: str, what: str, rep: int) -> str:

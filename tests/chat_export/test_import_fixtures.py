@@ -236,3 +236,31 @@ def test_times_follow_daylight_saving_changes_of_the_given_zone() -> None:
         utc("2024-03-31 01:30"),
         utc("2024-10-27 11:00"),
     ]
+
+
+def test_push_names_identify_the_peer_and_the_account(store: Store, tmp_path: Path) -> None:
+    from store.models import ContactRecord
+
+    # The exporting phone had Alice under her push name, and shows the account's own push name.
+    store.writer.upsert_contacts([ContactRecord(jid=ALICE, push_name="Ali 🌸")])
+    export = tmp_path / "push.txt"
+    export.write_text(
+        "13/03/2024, 09:00 - Ali 🌸: hi\n13/03/2024, 09:01 - Sam: hello\n", encoding="utf-8"
+    )
+    report = store.import_(export, chat=ALICE, timezone="UTC")
+    assert report.senders == {"Ali 🌸": ALICE, "Sam": "me"}
+
+
+def test_two_unknown_names_in_a_one_to_one_chat_ask_for_my_name(
+    store: Store, tmp_path: Path
+) -> None:
+    from store.errors import InvalidArgument
+
+    export = tmp_path / "strangers.txt"
+    export.write_text("13/03/2024, 09:00 - X: hi\n13/03/2024, 09:01 - Y: hello\n", encoding="utf-8")
+    with pytest.raises(InvalidArgument, match="my_name"):
+        store.import_(export, chat=BOB, timezone="UTC")
+    assert store.import_(export, chat=BOB, timezone="UTC", my_name="Y").senders == {
+        "X": BOB,
+        "Y": "me",
+    }
