@@ -12,9 +12,12 @@ import anyio
 import pytest
 from mcp import Client
 
+from bridge.control.client import BridgeError, ControlClient
+from bridge.control.importing import ImportRequest
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
+from mcp_server.tools.data import import_progress, import_via_bridge
 from store.db import open_reader
 from tests.chat_export.conftest import integrity_ok
 from tests.helpers import call, error_of, sim_env, stop_bridge
@@ -140,3 +143,28 @@ async def test_a_path_outside_the_import_folder_is_refused(
     assert str(settings.data_dir / "imports") in err
     err = await error_of(client, "import_chat_export", path="../../etc/passwd")
     assert "'..'" in err
+
+
+async def test_the_bridge_reports_an_import_jobs_progress(
+    client: Client, settings: Settings
+) -> None:
+    paths = DataPaths(settings.data_dir)
+    chat, name, _text, ts = _synced_message(paths.messages_db)
+    imports = paths.root / "imports"
+    imports.mkdir()
+    (imports / "many.txt").write_text(
+        "\n".join(_line(ts - 86_400_000 + i * 60_000, name, f"line {i}") for i in range(500))
+        + "\n",
+        encoding="utf-8",
+    )
+    bridge = ControlClient(paths)
+    report = await import_via_bridge(
+        bridge,
+        ImportRequest(path="many.txt", chat=chat, timezone="UTC", date_order="dmy", job="j1"),
+    )
+    assert report.imported == 500
+    done = await import_progress(bridge, "j1")
+    assert (done.stage, done.done, done.total) == ("done", 500, 500)
+    with pytest.raises(BridgeError) as err:
+        await import_progress(bridge, "nope")
+    assert err.value.code == "not_found"
