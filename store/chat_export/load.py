@@ -141,7 +141,13 @@ def resolve_target(
             f"Cannot tell which chat {filename!r} belongs to. Pass chat= with the chat's name, "
             "phone number or JID (list_chats shows them)."
         )
-    jid, display = reader.resolve_recipient(hint)
+    try:
+        jid, display = reader.resolve_recipient(hint)
+    except NotFound as exc:
+        raise CannotImport(
+            f"{exc} Or pass chat= with the chat's JID or the person's phone number "
+            "(+ and country code): a person's chat need not exist yet."
+        ) from exc
     is_group = jids.is_group(jid)
     target = Target(jid=jid, name=display, is_group=is_group)
     target.me_names = {fold(n) for n in YOU_NAMES}
