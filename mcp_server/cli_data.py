@@ -58,8 +58,21 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
             return _import(args, settings)
         return _export(args, settings)
     except (StoreError, BridgeError) as exc:
-        sys.stderr.write(f"{getattr(exc, 'message', None) or exc}\n")
+        sys.stderr.write(_as_cli_advice(str(getattr(exc, "message", None) or exc)) + "\n")
         return 1
+
+
+def _as_cli_advice(text: str) -> str:
+    """The import errors name the tool's arguments; on the command line they are options."""
+    for tool_arg, option in (
+        ('date_order="dmy"', "--date-order dmy"),
+        ('"mdy"', "--date-order mdy"),
+        ("my_name=", "--my-name"),
+        ("chat=", "--chat"),
+        ("date_order=", "--date-order"),
+    ):
+        text = text.replace(tool_arg, option)
+    return text
 
 
 class ProgressBar:

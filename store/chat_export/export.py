@@ -135,18 +135,9 @@ def write_messages(messages: Iterator[ExportedMessage], fmt: Format, out: IO[str
         for m in messages:
             if m.chat_jid != chat:
                 chat = m.chat_jid
-                out.write(f"{'' if n == 0 else chr(10)}## {m.chat_name or chat} ({chat})\n\n")
-            who = "me" if m.is_from_me else (m.sender_name or m.sender_phone or m.sender or "?")
-            body = m.text or m.caption or ""
-            if m.kind != "text":
-                body = f"[{m.kind}{': ' + m.filename if m.filename else ''}] {body}".rstrip()
-            if m.deleted:
-                body = "[deleted]"
-            when = m.timestamp.strftime("%Y-%m-%d %H:%M UTC")
-            line = f"- {when} **{who}**: " + body.replace("\n", "\n  ")
-            if m.reactions:
-                line += " (" + " ".join(r.emoji for r in m.reactions) + ")"
-            out.write(line + "\n")
+                title = f"{m.chat_name} ({chat})" if m.chat_name else chat
+                out.write(f"{'' if n == 0 else chr(10)}## {title}\n\n")
+            out.write(_md_line(m) + "\n")
             n += 1
         return n
     if fmt == "json":
@@ -160,6 +151,26 @@ def write_messages(messages: Iterator[ExportedMessage], fmt: Format, out: IO[str
         out.write(m.model_dump_json() + "\n")
         n += 1
     return n
+
+
+def _md_line(m: ExportedMessage) -> str:
+    when = m.timestamp.strftime("%Y-%m-%d %H:%M UTC")
+    body = m.text or m.caption or ""
+    if m.kind == "system":
+        return f"- {when} _{body}_"
+    who = "me" if m.is_from_me else (m.sender_name or m.sender_phone or m.sender or "?")
+    if m.deleted:
+        body = "[deleted]"
+    elif m.kind == "unknown" and not body:
+        body = "[media not included]"
+    elif m.kind != "text":
+        body = f"[{m.kind}{': ' + m.filename if m.filename else ''}] {body}".rstrip()
+    line = f"- {when} **{who}**: " + body.replace("\n", "\n  ")
+    if m.edited:
+        line += " _(edited)_"
+    if m.reactions:
+        line += " (" + " ".join(r.emoji for r in m.reactions) + ")"
+    return line
 
 
 def write_contacts(conn: sqlite3.Connection, fmt: ContactFormat, out: IO[str]) -> int:
