@@ -5,7 +5,8 @@ whatsapp-mcp bridge    the bridge in the foreground (service mode; never idles o
 whatsapp-mcp status    human-readable status
 whatsapp-mcp stop      stop the bridge
 whatsapp-mcp demo      a guided tour on a simulated WhatsApp
-whatsapp-mcp import    import the phone's Export chat files;  export: messages/contacts out
+whatsapp-mcp import    import the phone's "Export chat" files (mcp_server.cli_data)
+whatsapp-mcp export    messages and contacts out to JSON, JSONL, Markdown, CSV, vCard
 """
 
 from __future__ import annotations
