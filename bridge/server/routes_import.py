@@ -7,6 +7,7 @@ during a long import; the caller can follow along through `/api/import/progress`
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -28,6 +29,8 @@ from store.reader import StoreReader
 
 if TYPE_CHECKING:
     from bridge.daemon import Bridge
+
+log = logging.getLogger(__name__)
 
 _KEEP_JOBS = 32
 
@@ -100,7 +103,18 @@ class Imports:
             self._track(req.job, stage="failed")
             raise
         self._track(req.job, stage="done")
-        return prepared.report.model_copy(update={"imported": new, "already_present": total - new})
+        report = prepared.report.model_copy(
+            update={"imported": new, "already_present": total - new}
+        )
+        log.info(
+            "imported %d of %d messages from %s into %s (%d unreadable lines)",
+            new,
+            total,
+            path.name,
+            report.chat_jid or "their chats",
+            report.bad_line_count,
+        )
+        return report
 
     def _write(self, rows: Sequence[load.Row], chats: list[tuple[str, str | None, bool]]) -> int:
         return load.write_rows(self.bridge.writer.writer, rows, chats)

@@ -264,3 +264,33 @@ def test_two_unknown_names_in_a_one_to_one_chat_ask_for_my_name(
         "X": BOB,
         "Y": "me",
     }
+
+
+def test_ios_zip_with_chat_txt_and_media_at_the_top_level(store: Store, tmp_path: Path) -> None:
+    import zipfile
+
+    from tests.chat_export.conftest import tiny_png
+
+    bundle = tmp_path / "WhatsApp Chat - Alice.zip"
+    lrm = "\u200e"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.writestr(
+            "_chat.txt",
+            "\ufeff[25/12/2023, 09:15:30] Alice: Look!\n"
+            f"{lrm}[25/12/2023, 09:16:01] Alice: "
+            f"{lrm}<attached: 00000002-PHOTO-2023-12-25-09-16-01.jpg>\n"
+            f"{lrm}[25/12/2023, 09:16:40] Alice: "
+            f"{lrm}<attached: 00000003-AUDIO-2023-12-25-09-16-40.opus>\n",
+        )
+        zf.writestr("00000002-PHOTO-2023-12-25-09-16-01.jpg", tiny_png((1, 2, 3)))
+        zf.writestr("00000003-AUDIO-2023-12-25-09-16-40.opus", b"OggS" + b"\x00" * 40)
+    report = store.import_(bundle, timezone="UTC")
+    assert (report.chat_jid, report.format, report.media_linked) == (ALICE, "ios", 2)
+    rows = store.rows(ALICE)
+    assert [(r["kind"], r["filename"]) for r in rows] == [
+        ("text", None),
+        ("image", "00000002-PHOTO-2023-12-25-09-16-01.jpg"),
+        ("voice", "00000003-AUDIO-2023-12-25-09-16-40.opus"),
+    ]
+    assert rows[0]["content"] == "Look!"  # the byte-order mark is not part of the text
+    assert all(json.loads(r["media_json"])["local_path"] for r in rows[1:])
