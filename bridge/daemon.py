@@ -39,6 +39,7 @@ from bridge.send.sender import Sender, SendRefused
 from bridge.server.app import ControlServer, Route
 from bridge.server.http import HttpError
 from bridge.server.routes_autoreply import routes as autoreply_routes
+from bridge.server.routes_import import routes as import_routes
 from bridge.server.routes_messaging import routes as messaging_routes
 from bridge.server.routes_pairing import routes as pairing_routes
 from bridge.settings import Settings
@@ -292,6 +293,7 @@ class Bridge:
             *pairing_routes(self),
             *messaging_routes(self),
             *autoreply_routes(self.autoreply),
+            *import_routes(self),
         ]
         if self.settings.simulate:
             routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))

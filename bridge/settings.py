@@ -153,6 +153,13 @@ class Settings(BaseModel):
         parse_channel_chats(value)
         return value
 
+    # issue 17
+    import_roots: str = Field(
+        default="",
+        description="Folders chat exports may be imported from by the import_chat_export tool "
+        "(os.pathsep-separated absolute paths); empty means <data dir>/imports.",
+    )
+
 
 # name → (field, default shown in README). Booleans accept 1/true/yes/on.
 ENV_VARS: dict[str, str] = {
@@ -186,6 +193,8 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_AUTOREPLY_GEMINI_ATTEMPTS": "autoreply_gemini_attempts",
     "WHATSAPP_MCP_AUTOREPLY_RETRY_DELAY": "autoreply_retry_delay",
     "WHATSAPP_MCP_MEDIA_ROOTS": "media_roots",
+    # issue 17
+    "WHATSAPP_MCP_IMPORT_ROOTS": "import_roots",
 }
 # issue 16
 ENV_VARS.update(

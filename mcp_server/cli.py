@@ -5,6 +5,8 @@ whatsapp-mcp bridge    the bridge in the foreground (service mode; never idles o
 whatsapp-mcp status    human-readable status
 whatsapp-mcp stop      stop the bridge
 whatsapp-mcp demo      a guided tour on a simulated WhatsApp
+whatsapp-mcp import    import the phone's "Export chat" files (mcp_server.cli_data)
+whatsapp-mcp export    messages and contacts out to JSON, JSONL, Markdown, CSV, vCard
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bridge.control.models import BridgeStatus, StopResponse
 from bridge.lock import holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings, settings_env
+from mcp_server import cli_data
 
 
 def _out(text: str) -> None:
@@ -127,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         _common(sp)
         if name == "login":
             sp.add_argument("--phone", help="your number with country code, for a pairing code")
+    cli_data.add_parsers(sub, _common)
     _common(parser)
     args = parser.parse_args(argv)
     command = args.command or "serve"
@@ -149,5 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         except BridgeError as exc:
             sys.stderr.write(f"{exc.code}: {exc.message}\n")
             return 1
+    if command in cli_data.COMMANDS:
+        return cli_data.run(command, args, settings)
     handlers = {"serve": cmd_serve, "bridge": cmd_bridge, "status": cmd_status, "stop": cmd_stop}
     return handlers[command](settings)

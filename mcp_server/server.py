@@ -14,6 +14,7 @@ from mcp_server.app import App
 from mcp_server.tools import admin as tools_admin
 from mcp_server.tools import autoreply as tools_autoreply
 from mcp_server.tools import live as tools_live
+from mcp_server.tools import data as tools_data
 from mcp_server.tools import media as tools_media
 from mcp_server.tools import messaging as tools_messaging
 from mcp_server.tools import read as tools_read
@@ -64,6 +65,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_autoreply.register(server, app)
     if "admin" in settings.toolsets:
         tools_admin.register(server, app)
+        tools_data.register(server, app)
     if settings.simulate:
         tools_sim.register(server, app)
     push.install(server, app, bus, resources="read" in settings.toolsets)  # issue 16

@@ -262,6 +262,11 @@ class Message(_Model):
     edited: bool = False
     deleted: bool = False
     is_auto_reply: bool = False
+    source: str | None = Field(
+        default=None,
+        description='"import" when the message came from an imported Export chat file; absent '
+        "for messages synced from WhatsApp.",
+    )
     hidden_characters_removed: bool = Field(
         default=False,
         description="Invisible or direction-changing characters were removed for display.",

@@ -52,7 +52,7 @@ _BEST_NAME = "coalesce({p}saved_name, {p}push_name, {p}business_name)"
 _MSG_COLS = (
     "m.seq, m.id, m.chat_jid, m.sender, m.sender_name, m.content, m.timestamp, m.is_from_me, "
     "m.kind, m.caption, m.media_json, m.reply_to_id, m.reply_to_sender, m.edited, m.deleted, "
-    "m.is_auto_reply, m.is_placeholder"
+    "m.is_auto_reply, m.is_placeholder, m.source"
 )
 
 
@@ -310,6 +310,7 @@ class StoreReader:
             edited=bool(r["edited"]),
             deleted=bool(r["deleted"]),
             is_auto_reply=bool(r["is_auto_reply"]),
+            source=r["source"],
             hidden_characters_removed=hid_text or hid_caption or hid_name,
         )
 

@@ -241,6 +241,27 @@ CREATE TABLE chat_history (
 );
 """
 
+# Issue 17: messages imported from a phone's "Export chat" file carry source = 'import' (synced
+# ones keep NULL). An export has no message ids, so a synced copy of an imported message arrives
+# later under its real id: the trigger then removes one matching imported copy (same chat,
+# direction, sender when known, text, time within a minute), so sync after import leaves one
+# row. The partial index keeps that lookup free for stores with no imports.
+_V_ISSUE_17_IMPORT_SOURCE = """
+ALTER TABLE messages ADD COLUMN source TEXT;
+CREATE INDEX messages_imported ON messages (chat_jid, timestamp) WHERE source = 'import';
+CREATE TRIGGER messages_import_dedupe AFTER INSERT ON messages WHEN new.source IS NULL BEGIN
+    DELETE FROM messages WHERE seq = (
+        SELECT i.seq FROM messages i
+        WHERE i.chat_jid = new.chat_jid AND i.source = 'import'
+          AND i.timestamp > new.timestamp - 60000 AND i.timestamp < new.timestamp + 60000
+          AND i.is_from_me = new.is_from_me
+          AND (i.sender IS NULL OR i.sender IS new.sender OR new.is_from_me)
+          AND (CASE WHEN i.kind = 'text' THEN i.content IS new.content
+                    ELSE new.kind <> 'text' END)
+        ORDER BY i.seq LIMIT 1);
+END;
+"""
+
 # Index i holds the script that takes the schema from version i to i + 1.
 MIGRATIONS: list[str] = [
     _V1,
@@ -248,6 +269,7 @@ MIGRATIONS: list[str] = [
     _V3_AUTOREPLY,
     _V4_FTS_PREFIX,
     _V_ISSUE_16_HISTORY_COVERAGE,
+    _V_ISSUE_17_IMPORT_SOURCE,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

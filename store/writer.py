@@ -180,6 +180,13 @@ class StoreWriter:
                 raise
             self._conn.execute("COMMIT")
 
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the writer's connection, for bulk writers that keep their SQL
+        in their own module (the chat-export import); nested calls join the open one."""
+        with self._tx():
+            yield self._conn
+
     def resolve_jid(self, jid: str) -> str:
         """`@lid` → phone JID when the mapping is known, else the normalised JID."""
         cached = self._norm_cache.get(jid)

@@ -1,0 +1,143 @@
+"""Importing the phone's "Export chat" files: years of history a linked device never receives.
+
+The bridge does the import (it is the only writer); this tool checks the path first for a quick,
+clear error, then follows the bridge's progress and passes it on as progress notifications.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from bridge.control.client import BridgeError, ControlClient
+from bridge.control.importing import (
+    ImportProgress,
+    ImportProgressRequest,
+    ImportReport,
+    ImportRequest,
+    check_import_path,
+    import_roots,
+)
+from mcp_server.app import App
+from mcp_server.errors import tool_errors
+
+# Writes only to the local store, changes nothing on WhatsApp; importing twice changes nothing.
+IMPORT = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+# A 300k-message export takes seconds; a slow disk or a huge zip of media longer.
+IMPORT_TIMEOUT = 600.0
+POLL_SECONDS = 0.25
+
+
+async def import_via_bridge(client: ControlClient, req: ImportRequest) -> ImportReport:
+    """POST /api/import: the one typed call for the import endpoint."""
+    return await client.call("POST", "/api/import", ImportReport, req, timeout=IMPORT_TIMEOUT)
+
+
+async def import_progress(client: ControlClient, job: str) -> ImportProgress:
+    """POST /api/import/progress for a job started with `import_via_bridge`."""
+    return await client.call(
+        "POST", "/api/import/progress", ImportProgress, ImportProgressRequest(job=job), timeout=5
+    )
+
+
+def register(server: MCPServer, app: App) -> None:
+    @server.tool(annotations=IMPORT)
+    async def import_chat_export(
+        ctx: Context,
+        path: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=4096,
+                description="The export file (.txt or .zip from the phone's Export chat, or a "
+                ".jsonl from `whatsapp-mcp export`) inside the import folder (by default the data "
+                "dir's imports/); a bare file name is taken inside that folder.",
+            ),
+        ],
+        chat: Annotated[
+            str | None,
+            Field(
+                max_length=200,
+                description="The chat to import into: a JID, phone number or name. Omit it when "
+                "the file keeps the phone's name ('WhatsApp Chat with Alice.txt').",
+            ),
+        ] = None,
+        my_name: Annotated[
+            str | None,
+            Field(
+                max_length=200,
+                description="The name the user's own messages show in the export, if it cannot "
+                "be told apart (the result's `senders` shows who was taken for whom).",
+            ),
+        ] = None,
+        timezone: Annotated[
+            str | None,
+            Field(
+                max_length=64,
+                description="IANA time zone the phone showed the times in, e.g. "
+                "'Europe/Berlin'; default: this computer's.",
+            ),
+        ] = None,
+        date_order: Annotated[
+            Literal["dmy", "mdy", "ymd"] | None,
+            Field(
+                description="Only when the result asks for it: dmy = day first (31/12/24), mdy "
+                "= month first (12/31/24)."
+            ),
+        ] = None,
+    ) -> ImportReport:
+        """Import a chat's full history from the phone's "Export chat" file (Android or iOS,
+        any language, with or without media). The user exports the chat on the phone, puts the
+        .txt or .zip into the import folder, and you pass its name. Safe to repeat: messages
+        already imported or already synced are skipped. Unreadable lines are listed with their
+        line numbers; the rest is imported. Imported messages show `source: "import"` in
+        list_messages and search_messages. Changes nothing on WhatsApp."""
+        with tool_errors():
+            roots = import_roots(app.settings.import_roots, app.settings.data_dir)
+            check_import_path(path, roots)
+            client = await app.bridge()
+            job = uuid.uuid4().hex
+            req = ImportRequest(
+                path=path,
+                chat=chat,
+                my_name=my_name,
+                timezone=timezone,
+                date_order=date_order,
+                job=job,
+            )
+            finished = anyio.Event()
+
+            async def follow() -> None:
+                last = -1
+                while not finished.is_set():
+                    with anyio.move_on_after(POLL_SECONDS):
+                        await finished.wait()
+                    if finished.is_set():
+                        return
+                    try:
+                        p = await import_progress(client, job)
+                    except BridgeError:
+                        continue
+                    if p.stage == "writing" and p.done != last:
+                        last = p.done
+                        await ctx.report_progress(p.done, p.total, "importing messages")
+
+            report: ImportReport | None = None
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(follow)
+                try:
+                    report = await import_via_bridge(client, req)
+                finally:
+                    finished.set()
+            assert report is not None  # the call returned, or its error left the block
+            await ctx.report_progress(
+                report.messages_in_file, report.messages_in_file, "import finished"
+            )
+        return report
