@@ -13,8 +13,8 @@ from mcp_server import prompts, push, resources
 from mcp_server.app import App
 from mcp_server.tools import admin as tools_admin
 from mcp_server.tools import autoreply as tools_autoreply
-from mcp_server.tools import live as tools_live
 from mcp_server.tools import data as tools_data
+from mcp_server.tools import live as tools_live
 from mcp_server.tools import media as tools_media
 from mcp_server.tools import messaging as tools_messaging
 from mcp_server.tools import read as tools_read
