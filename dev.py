@@ -11,18 +11,19 @@ Written for any python3 (even the 3.9 macOS ships): it checks the version first,
 before it creates or touches anything.
 """
 
-# No `from __future__` and no 3.10 syntax above the version check: an old interpreter must reach
+# No `from __future__` and no newer syntax above the version check: an old interpreter must reach
 # it and print one line, not a SyntaxError.
 import sys
 
-MIN_PYTHON = (3, 10)
+# google-genai (auto-reply) needs 3.11: its metadata says Requires-Python >=3.11.
+MIN_PYTHON = (3, 11)
 
 
 def check_python():
     if sys.version_info < MIN_PYTHON:
         major, minor = sys.version_info[:2]
         sys.stderr.write(
-            f"[dev] whatsapp-mcp needs Python 3.10 or newer; this is {major}.{minor} "
+            f"[dev] whatsapp-mcp needs Python 3.11 or newer; this is {major}.{minor} "
             f"({sys.executable}). Install a newer one (macOS: brew install python@3.12; Windows: "
             "python.org; Debian/Ubuntu: apt-get install python3) and run dev.py with it, e.g. "
             "python3.12 dev.py demo\n"

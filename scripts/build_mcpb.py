@@ -29,11 +29,11 @@ DISTRIBUTION = "whatsapp-mcp-neonize"
 REPOSITORY = "https://github.com/whatsapp-mcp/whatsapp-mcp"
 ENTRY_POINT = "server/main.py"
 # Desktop wants space-separated semver here, not PEP 440 commas (see the packaging notes).
-PYTHON_RANGE = ">=3.10 <3.14"
+PYTHON_RANGE = ">=3.11 <3.14"
 
 
 def project_version() -> str:
-    # A regex, not tomllib: this script runs on Python 3.10 too.
+    # A regex, not tomllib: it needs nothing beyond the standard library of any Python.
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     found = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
     if found is None:
@@ -190,7 +190,7 @@ def build(out_dir: Path) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Build the Claude Desktop bundle (.mcpb).")
     parser.add_argument("--out", default=str(ROOT / "dist"), help="output folder (dist/)")
     parser.add_argument(
         "--check", action="store_true", help="build into a temporary folder (CI): nothing kept"

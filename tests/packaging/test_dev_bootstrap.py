@@ -37,7 +37,7 @@ def test_an_old_python_gets_one_line_and_nothing_is_created(tmp_path: Path) -> N
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "Python 3.10 or newer" in lines[0] and "3.9" in lines[0]
+    assert "Python 3.11 or newer" in lines[0] and "3.9" in lines[0]
     assert "brew install" in lines[0]
     assert done.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dev.py"]
