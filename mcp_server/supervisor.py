@@ -118,6 +118,7 @@ class BridgeSupervisor:
         while True:
             try:
                 await self._ensure_running()
+                self._asked = False  # only a request made while it is down undoes a stop
                 self._down = None
                 self._healthy.set()
                 self.last_error = None
