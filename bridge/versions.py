@@ -11,9 +11,9 @@ from __future__ import annotations
 from importlib import metadata
 
 DISTRIBUTION = "whatsapp-mcp-neonize"
-REPOSITORY = "https://github.com/whatsapp-mcp/whatsapp-mcp"
-# The upgrade line every message points to (pipx and uv tool installs accept the same URL).
-UPGRADE_COMMAND = f"pipx install --force git+{REPOSITORY}"
+# The upgrade every message points to: from the user's clone of this repository (or a newer
+# bundle). Never a bare package name until ours is published.
+UPGRADE_COMMAND = "git pull && pipx install --force . (in your clone)"
 # kv key the bridge sets when WhatsApp refuses the client as outdated (read by `doctor`).
 OUTDATED_KV = "client_outdated_at"
 

@@ -3,6 +3,7 @@
 
     python3 scripts/build_mcpb.py            # dist/whatsapp-mcp-neonize-<version>.mcpb
     python3 scripts/build_mcpb.py --check    # stage, `mcpb validate` and `mcpb pack` (CI)
+    python3 scripts/build_mcpb.py --repository https://github.com/OWNER/NAME   # + server.json
 
 The bundle is the `uv` server type: it carries the source packages and pyproject.toml (about
 100 KB) and the host's uv installs Python and the pinned dependencies per machine, so one bundle
@@ -26,7 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MCPB_CLI = "@anthropic-ai/mcpb@2.1.2"
 PACKAGES = ("store", "bridge", "mcp_server")
 DISTRIBUTION = "whatsapp-mcp-neonize"
-REPOSITORY = "https://github.com/whatsapp-mcp/whatsapp-mcp"
 ENTRY_POINT = "server/main.py"
 # Desktop wants space-separated semver here, not PEP 440 commas (see the packaging notes).
 PYTHON_RANGE = ">=3.11 <3.14"
@@ -41,7 +41,10 @@ def project_version() -> str:
     return found.group(1)
 
 
-def manifest(version: str) -> dict[str, object]:
+def manifest(version: str, repository: str | None = None) -> dict[str, object]:
+    links: dict[str, object] = {}
+    if repository:
+        links = {"repository": {"type": "git", "url": repository}, "homepage": repository}
     return {
         "manifest_version": "0.4",
         "name": DISTRIBUTION,
@@ -53,9 +56,8 @@ def manifest(version: str) -> dict[str, object]:
             "local SQLite file; every send passes one safety gate (recipient policy, rate "
             "limits, audit). Optional auto-reply with Gemini, off by default."
         ),
-        "author": {"name": "whatsapp-mcp contributors", "url": REPOSITORY},
-        "repository": {"type": "git", "url": REPOSITORY},
-        "homepage": REPOSITORY,
+        "author": {"name": "whatsapp-mcp contributors"},
+        **links,
         "license": "MIT",
         "keywords": ["whatsapp", "messaging", "chat", "mcp"],
         "server": {
@@ -103,8 +105,16 @@ def manifest(version: str) -> dict[str, object]:
     }
 
 
-def server_json(version: str, sha256: str | None) -> dict[str, object]:
-    """The MCP registry entry: the PyPI package (uvx) and the bundle."""
+def registry_name(repository: str) -> str:
+    """`io.github.<owner>/<repo>` for a GitHub URL (the registry's namespace rule)."""
+    found = re.match(r"https://github\.com/([^/]+)/([^/.]+)", repository)
+    if found is None:
+        raise SystemExit(f"--repository {repository}: give the https://github.com/OWNER/NAME URL")
+    return f"io.github.{found.group(1)}/{found.group(2)}"
+
+
+def server_json(version: str, repository: str, sha256: str | None) -> dict[str, object]:
+    """The MCP registry entry: the PyPI package (uvx) and the bundle of the GitHub release."""
     packages: list[dict[str, object]] = [
         {
             "registryType": "pypi",
@@ -118,7 +128,7 @@ def server_json(version: str, sha256: str | None) -> dict[str, object]:
         packages.append(
             {
                 "registryType": "mcpb",
-                "identifier": f"{REPOSITORY}/releases/download/v{version}/"
+                "identifier": f"{repository}/releases/download/v{version}/"
                 f"{DISTRIBUTION}-{version}.mcpb",
                 "fileSha256": sha256,
                 "transport": {"type": "stdio"},
@@ -126,15 +136,15 @@ def server_json(version: str, sha256: str | None) -> dict[str, object]:
         )
     return {
         "$schema": "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
-        "name": "io.github.whatsapp-mcp/whatsapp-mcp",
+        "name": registry_name(repository),
         "description": "Read, search and answer your own WhatsApp chats.",
-        "repository": {"url": REPOSITORY, "source": "github"},
+        "repository": {"url": repository, "source": "github"},
         "version": version,
         "packages": packages,
     }
 
 
-def stage(dest: Path, version: str) -> None:
+def stage(dest: Path, version: str, repository: str | None) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for pkg in PACKAGES:
         shutil.copytree(ROOT / pkg, dest / pkg, ignore=ignore)
@@ -144,7 +154,7 @@ def stage(dest: Path, version: str) -> None:
     shutil.copy2(ROOT / "packaging" / "bundle_main.py", dest / ENTRY_POINT)
     (dest / ".python-version").write_text("3.12\n", encoding="utf-8")
     (dest / ".mcpbignore").write_text(".venv/\n__pycache__/\n", encoding="utf-8")
-    text = json.dumps(manifest(version), indent=2) + "\n"
+    text = json.dumps(manifest(version, repository), indent=2) + "\n"
     (dest / "manifest.json").write_text(text, encoding="utf-8")
 
 
@@ -164,8 +174,9 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build(out_dir: Path) -> Path | None:
-    """Stage, validate and pack; the bundle's path, or None when npm is missing."""
+def build(out_dir: Path, repository: str | None = None) -> Path | None:
+    """Stage, validate and pack; the bundle's path, or None when npm is missing. With the
+    repository's GitHub URL, also `server.json` for the MCP registry."""
     cli = mcpb_command()
     if cli is None:
         sys.stderr.write(
@@ -179,13 +190,15 @@ def build(out_dir: Path) -> Path | None:
     with tempfile.TemporaryDirectory(prefix="mcpb-stage-") as tmp:
         staged = Path(tmp) / "bundle"
         staged.mkdir()
-        stage(staged, version)
+        stage(staged, version, repository)
         run([*cli, "validate", str(staged / "manifest.json")])
         bundle.unlink(missing_ok=True)
         run([*cli, "pack", str(staged), str(bundle)])
-    text = json.dumps(server_json(version, sha256_of(bundle)), indent=2) + "\n"
-    (out_dir / "server.json").write_text(text, encoding="utf-8")
-    sys.stderr.write(f"[mcpb] built {bundle} and {out_dir / 'server.json'}\n")
+    sys.stderr.write(f"[mcpb] built {bundle}\n")
+    if repository:
+        text = json.dumps(server_json(version, repository, sha256_of(bundle)), indent=2) + "\n"
+        (out_dir / "server.json").write_text(text, encoding="utf-8")
+        sys.stderr.write(f"[mcpb] wrote {out_dir / 'server.json'}\n")
     return bundle
 
 
@@ -193,15 +206,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the Claude Desktop bundle (.mcpb).")
     parser.add_argument("--out", default=str(ROOT / "dist"), help="output folder (dist/)")
     parser.add_argument(
+        "--repository",
+        default=None,
+        help="the project's https://github.com/OWNER/NAME URL: links in the manifest, and "
+        "server.json for the MCP registry (release assets are looked up there)",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="build into a temporary folder (CI): nothing kept"
     )
     args = parser.parse_args(argv)
     try:
         if args.check:
             with tempfile.TemporaryDirectory(prefix="mcpb-check-") as tmp:
-                build(Path(tmp))
+                build(Path(tmp), args.repository)
         else:
-            build(Path(args.out))
+            build(Path(args.out), args.repository)
     except subprocess.CalledProcessError as exc:
         sys.stderr.write(f"[mcpb] FAILED: {' '.join(map(str, exc.cmd))} exited {exc.returncode}\n")
         return 1

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_mcpb  # noqa: E402
 
+REPOSITORY = "https://github.com/example-owner/whatsapp-mcp"
 needs_npm = pytest.mark.skipif(
     shutil.which("npx") is None, reason="node/npm not installed: mcpb cannot run"
 )
@@ -31,7 +32,7 @@ needs_npm = pytest.mark.skipif(
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("npx") is None:
         pytest.skip("node/npm not installed: mcpb cannot run")
-    built = build_mcpb.build(tmp_path_factory.mktemp("dist"))
+    built = build_mcpb.build(tmp_path_factory.mktemp("dist"), REPOSITORY)
     assert built is not None and built.exists()
     return built
 
@@ -65,6 +66,8 @@ def test_the_manifest_uses_the_uv_type_a_spaced_python_range_and_a_secret_key(
     kinds = {p["registryType"]: p for p in server["packages"]}
     assert kinds["pypi"]["identifier"] == "whatsapp-mcp-neonize"
     assert kinds["mcpb"]["fileSha256"] == build_mcpb.sha256_of(bundle)
+    assert kinds["mcpb"]["identifier"].startswith(f"{REPOSITORY}/releases/download/v")
+    assert server["name"] == "io.github.example-owner/whatsapp-mcp"
 
 
 @needs_npm
