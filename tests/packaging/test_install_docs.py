@@ -23,7 +23,8 @@ _FOREIGN = re.compile(
 
 def _texts() -> dict[str, str]:
     files = [ROOT / "README.md", *ROOT.glob("*.json"), *(ROOT / "bridge").rglob("*.py")]
-    files += [*(ROOT / "mcp_server").rglob("*.py"), ROOT / "dev.py", ROOT / "pyproject.toml"]
+    files += [*(ROOT / "mcp_server").rglob("*.py"), *(ROOT / "store").rglob("*.py")]
+    files += [ROOT / "dev.py", ROOT / "pyproject.toml", *(ROOT / "benchmarks").rglob("*.md")]
     return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in files}
 
 
