@@ -72,6 +72,17 @@ def unit_environment(unit: dict[str, list[str]]) -> dict[str, str]:
     return env
 
 
+def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_server", *args],
+        env=sim_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
 def test_the_linux_unit_runs_the_bridge_for_the_data_dir_and_restarts_on_failure(
     data_dir: Path,
 ) -> None:
@@ -191,6 +202,17 @@ def test_a_service_bridge_outlives_two_servers_and_still_auto_replies(data_dir: 
         )
         wait_for(lambda: _auto_replies(paths) == ["Away"], 30, "the auto-reply")
         assert holder_pid(paths.lock) == pid
+
+        # The person's view, and the kill switch without the assistant.
+        shown = _cli(data_dir, "status").stdout
+        assert "service:   systemd" in shown and f"running (pid {pid}" in shown
+        assert f"  {TOM}: on, static, until no expiry, 1 replies today" in shown
+        assert "auto-reply: 1 rule(s) on" in shown and "kill switch:" in shown
+        off = _cli(data_dir, "autoreply", "off", "--all")
+        assert off.returncode == 0 and "every auto-reply rule is off" in off.stdout, off
+        assert "auto-reply: 0 rule(s) on" in _cli(data_dir, "status").stdout
+        assert _cli(data_dir, "stop").returncode == 1  # a service's bridge: use its manager
+        assert service.poll() is None
 
         # The service stops (systemctl --user stop): a server neither restarts nor replaces it.
         service.send_signal(signal.SIGTERM)
