@@ -10,7 +10,7 @@ import sys
 import time
 
 from bridge.control.client import BridgeError, ControlClient
-from bridge.control.lifecycle import mark_user_stopped, service_record
+from bridge.control.lifecycle import clear_user_stopped, mark_user_stopped, service_record
 from bridge.control.models import StopResponse
 from bridge.lock import holder_pid
 from bridge.paths import DataPaths
@@ -39,7 +39,10 @@ def _bridge(args: argparse.Namespace) -> int:
     from bridge.main import main as bridge_main
 
     paths = DataPaths(settings.data_dir)
-    argv = ["--data-dir", str(settings.data_dir), "--log-file", str(paths.log)]
+    argv = ["--data-dir", str(settings.data_dir)]
+    if not sys.stderr.isatty():
+        # Under a service manager: the rotating bridge.log. In a terminal: the terminal.
+        argv += ["--log-file", str(paths.log)]
     if settings.simulate:
         argv.append("--simulate")
     return bridge_main(argv)
@@ -61,6 +64,7 @@ def _stop(args: argparse.Namespace) -> int:
     try:
         asyncio.run(client_for(settings).call("POST", "/api/stop", StopResponse, timeout=5))
     except BridgeError as exc:
+        clear_user_stopped(paths)  # nothing was stopped: servers may start it as usual
         out(f"no bridge running for {paths.root} ({exc.message})")
         return 0
     pid = holder_pid(paths.lock)

@@ -7,7 +7,6 @@ import asyncio
 import sqlite3
 from datetime import datetime, timezone
 
-from bridge.autoreply.rules import is_live
 from bridge.control.client import BridgeError
 from bridge.control.lifecycle import service_record, user_stopped
 from bridge.control.models import BridgeStatus
@@ -18,6 +17,11 @@ from store.autoreply import AutoReplyReader, AutoReplyRule
 from store.db import open_reader
 from store.errors import StoreError
 from store.models import to_ms
+
+
+def is_live(rule: AutoReplyRule, now: datetime) -> bool:
+    # As bridge/autoreply/rules.is_live; the CLI does not import the bridge's engine package.
+    return rule.enabled and (rule.until is None or rule.until > now)
 
 
 def _local_midnight() -> datetime:
