@@ -256,3 +256,62 @@ def test_uninstall_dry_run_names_what_it_would_undo(data_dir: Path, platform: st
     )
     assert "would remove" in done.stdout
     assert ("systemctl" if platform == "linux" else "launchctl bootout") in done.stdout
+
+
+def _fake_systemctl(bin_dir: Path) -> Path:
+    """systemctl at the OS edge: records its arguments and succeeds, as a user session's does."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    calls = bin_dir / "calls.txt"
+    script = bin_dir / "systemctl"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 0\n')
+    script.chmod(0o755)
+    return calls
+
+
+def test_install_and_uninstall_write_load_and_remove_the_unit(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    calls = _fake_systemctl(tmp_path / "bin")
+    config = tmp_path / "config"
+    env = {
+        **_cli_env(data_dir),
+        "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "XDG_CONFIG_HOME": str(config),
+        "GEMINI_API_KEY": "secret-key-for-test",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mcp_server", "service", *args, "--platform", "linux"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+
+    done = run("install")
+    assert done.returncode == 0, done.stderr
+    unit = config / "systemd" / "user" / "whatsapp-mcp-bridge.service"
+    assert unit.stat().st_mode & 0o777 == 0o600
+    assert "secret-key-for-test" not in unit.read_text()
+    secrets = data_dir / "service.env"
+    assert secrets.read_text() == "GEMINI_API_KEY=secret-key-for-test\n"
+    assert secrets.stat().st_mode & 0o777 == 0o600
+    assert calls.read_text().splitlines() == [
+        "--user daemon-reload",
+        "--user enable --now whatsapp-mcp-bridge.service",
+    ]
+    assert '"manager": "systemd"' in (data_dir / "service.json").read_text()
+    shown = run("status")
+    assert shown.returncode == 0 and f"systemd service: {unit}" in shown.stdout
+    assert "stop it with: systemctl --user stop whatsapp-mcp-bridge" in shown.stdout
+
+    done = run("uninstall")
+    assert done.returncode == 0, done.stderr
+    assert not unit.exists() and not secrets.exists()
+    assert not (data_dir / "service.json").exists()
+    assert calls.read_text().splitlines()[-2:] == [
+        "--user disable --now whatsapp-mcp-bridge.service",
+        "--user daemon-reload",
+    ]
