@@ -138,8 +138,19 @@ def _run_manager(cmd: list[str]) -> None:
         )
 
 
+def ephemeral_interpreter(executable: str = sys.executable) -> bool:
+    """A `uvx` run lives in uv's cache (`archive-v0/<hash>/`), which uv may clean at any time:
+    a service pointing there breaks silently later."""
+    return any(part in ("archive-v0", "builds-v0") for part in Path(executable).parts)
+
+
 def _install(settings: Settings, platform: str, dry: bool) -> int:
     paths = DataPaths(settings.data_dir)
+    if ephemeral_interpreter():
+        raise UsageError(
+            "this whatsapp-mcp runs from uv's cache (uvx), which can vanish; install it to stay "
+            "with `pipx install /path/to/clone`, then run `whatsapp-mcp service install` again"
+        )
     if platform == "windows":
         out("Run this once in a Command Prompt (set GEMINI_API_KEY with `setx` first if used):")
         out(schtasks_line(settings))

@@ -315,3 +315,11 @@ def test_install_and_uninstall_write_load_and_remove_the_unit(
         "--user disable --now whatsapp-mcp-bridge.service",
         "--user daemon-reload",
     ]
+
+
+def test_a_uvx_interpreter_is_not_made_into_a_service() -> None:
+    from mcp_server.commands.service import ephemeral_interpreter
+
+    assert ephemeral_interpreter("/home/u/.cache/uv/archive-v0/Ab12/bin/python")
+    assert not ephemeral_interpreter("/home/u/.local/pipx/venvs/whatsapp-mcp-neonize/bin/python")
+    assert not ephemeral_interpreter(sys.executable)
