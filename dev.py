@@ -6,18 +6,40 @@
     python3 dev.py serve   # install, then run the stdio MCP server (what Claude Desktop starts)
 
 Anything after the subcommand is passed on (to pytest for `test`, to whatsapp-mcp otherwise).
+
+Written for any python3 (even the 3.9 macOS ships): it checks the version first, in one line,
+before it creates or touches anything.
 """
 
-from __future__ import annotations
-
-import ctypes.util
-import hashlib
-import os
-import shutil
-import subprocess
+# No `from __future__` and no newer syntax above the version check: an old interpreter must reach
+# it and print one line, not a SyntaxError.
 import sys
-import venv
-from pathlib import Path
+
+# google-genai (auto-reply) needs 3.11: its metadata says Requires-Python >=3.11.
+MIN_PYTHON = (3, 11)
+
+
+def check_python():
+    if sys.version_info < MIN_PYTHON:
+        major, minor = sys.version_info[:2]
+        sys.stderr.write(
+            f"[dev] whatsapp-mcp needs Python 3.11 or newer; this is {major}.{minor} "
+            f"({sys.executable}). Install a newer one (macOS: brew install python@3.12; Windows: "
+            "python.org; Debian/Ubuntu: apt-get install python3) and run dev.py with it, e.g. "
+            "python3.12 dev.py demo\n"
+        )
+        sys.exit(2)
+
+
+check_python()
+
+import ctypes.util  # noqa: E402
+import hashlib  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import venv  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -37,18 +59,49 @@ def run(*cmd: str | Path, check: bool = True) -> int:
 
 def ensure_libmagic() -> None:
     # neonize imports python-magic, which needs the system libmagic at import time.
-    if sys.platform != "linux" or ctypes.util.find_library("magic"):
+    if ctypes.util.find_library("magic"):
         return
-    if shutil.which("apt-get") and os.geteuid() == 0:
+    if sys.platform == "darwin":
+        log("libmagic is missing: install it with Homebrew: brew install libmagic")
+    elif sys.platform == "win32":
+        log("libmagic is missing: .venv\\Scripts\\pip install python-magic-bin")
+    elif shutil.which("apt-get") and os.geteuid() == 0:
         run("apt-get", "update", "-q", check=False)
         run("apt-get", "install", "-y", "-q", "libmagic1", check=False)
     else:
-        log("libmagic is missing: install it (Debian/Ubuntu: apt-get install libmagic1)")
+        log("libmagic is missing: sudo apt-get install libmagic1 (Fedora: sudo dnf install file)")
+
+
+def venv_python_version() -> str | None:
+    """The X.Y of the interpreter `.venv` was made with (from pyvenv.cfg), or None."""
+    try:
+        lines = (VENV / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() in ("version", "version_info"):
+            return ".".join(value.strip().split(".")[:2])
+    return None
+
+
+def replace_foreign_venv() -> None:
+    """A `.venv` made by another Python (an old 3.9 attempt, or a different minor) breaks
+    installs in confusing ways: remove it so it is made again with this interpreter."""
+    if not VENV.exists():
+        return
+    made_with = venv_python_version()
+    mine = "{}.{}".format(*sys.version_info[:2])
+    if made_with == mine and PY.exists():
+        return
+    log(f"{VENV} was made with Python {made_with or 'unknown'}, not {mine}: recreating it")
+    shutil.rmtree(VENV)
 
 
 def ensure_venv(extras: str) -> None:
     stamp = VENV / f".installed-{extras or 'base'}"
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    replace_foreign_venv()
     if stamp.exists() and stamp.read_text() == want and PY.exists():
         return
     if not PY.exists():
@@ -67,6 +120,9 @@ def cmd_test(args: list[str]) -> int:
         [PY, "-m", "ruff", "check", "."],
         [PY, "-m", "pyright", "--pythonpath", PY],
     ]
+    # The Claude Desktop bundle: built, validated and packed with the official mcpb CLI (it
+    # skips in one line when node/npm is absent).
+    steps.append([PY, ROOT / "scripts" / "build_mcpb.py", "--check"])
     for step in steps:
         if run(*step, check=False) != 0:
             log(f"FAILED: {' '.join(str(s) for s in step)}")

@@ -53,6 +53,7 @@ from bridge.transport.protocol import (
     TransportError,
     TransportEvent,
 )
+from bridge.versions import OUTDATED_KV
 from store import sync_state
 from store.errors import Ambiguous, InvalidArgument, NotFound, StoreError
 from store.reader import StoreReader
@@ -214,6 +215,7 @@ class Bridge:
                 self.pairing = None
             if event.account_jid:
                 await self.writer.run(self.writer.writer.set_kv, "account_jid", event.account_jid)
+            await self._note_outdated(event.state)
             self._publish(BridgeEvent(type="connection", state=event.state))
             return
         if isinstance(event, PairingEvent):
@@ -231,6 +233,14 @@ class Bridge:
             self._wake(chat or event.message.chat_jid, event.message.id)
             # Every inbound delivery, new or repeated: the auto-reply ledger dedups, not ingest.
             self.autoreply.on_message(event.message)
+
+    async def _note_outdated(self, state: ConnectionState) -> None:
+        """Remember a 405 "client outdated" for `whatsapp-mcp doctor` (bridge not running)."""
+        if state == ConnectionState.outdated:
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            await self.writer.run(self.writer.writer.set_kv, OUTDATED_KV, stamp)
+        elif state == ConnectionState.connected:
+            await self.writer.run(self.writer.writer.set_kv, OUTDATED_KV, "")
 
     async def wait_pairing_change(self, timeout: float) -> None:
         """Wait (bounded) until the next connection or pairing event."""

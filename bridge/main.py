@@ -8,8 +8,11 @@ import logging
 import os
 import sqlite3
 import sys
+from pathlib import Path
 
+from bridge.control.lifecycle import clear_user_stopped
 from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
+from bridge.logfile import log_to_file
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings
 from bridge.transport.protocol import Transport
@@ -78,7 +81,14 @@ async def serve(settings: Settings, *, idle_exit: float | None) -> int:
     return 0
 
 
+def private_files() -> None:
+    """Every file this process creates (store, WAL, session.db from neonize's Go sqlite, media,
+    log) is 0600 and every folder 0700. Set before anything opens a file or loads neonize."""
+    os.umask(0o077)
+
+
 def main(argv: list[str] | None = None) -> int:
+    private_files()
     protect_stdout()
     parser = argparse.ArgumentParser(prog="python -m bridge", description=__doc__)
     parser.add_argument("--simulate", action="store_true", default=None)
@@ -90,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="exit after this many idle seconds (default: never, as in service mode)",
     )
+    parser.add_argument(
+        "--log-file",
+        default=None,
+        help="log into this size-capped, rotated file (stdout and stderr too)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings(
@@ -98,19 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     paths = DataPaths(settings.data_dir)
     paths.ensure()
+    if args.log_file:
+        log_to_file(Path(args.log_file), settings.log_level, fmt)
+    else:
+        logging.basicConfig(level=settings.log_level, stream=sys.stderr, format=fmt)
     lock = BridgeLock(paths.lock)
     try:
         lock.acquire()
     except AlreadyRunning:
         log.info("a bridge is already running for %s (pid %s)", paths.root, holder_pid(paths.lock))
         return 0
+    clear_user_stopped(paths)  # running again: attached servers may restart it after a crash
     try:
         return asyncio.run(serve(settings, idle_exit=args.idle_exit))
     except (StoreError, sqlite3.DatabaseError) as exc:

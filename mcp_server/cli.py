@@ -2,54 +2,79 @@
 
 whatsapp-mcp [serve]   stdio MCP server (what an MCP host starts)
 whatsapp-mcp bridge    the bridge in the foreground (service mode; never idles out)
-whatsapp-mcp status    human-readable status
+whatsapp-mcp status    human-readable status, auto-reply rules included
 whatsapp-mcp stop      stop the bridge
-whatsapp-mcp demo      a guided tour on a simulated WhatsApp
-whatsapp-mcp import    import the phone's "Export chat" files (mcp_server.cli_data)
-whatsapp-mcp export    messages and contacts out to JSON, JSONL, Markdown, CSV, vCard
+...and the rest of `COMMANDS` below (`whatsapp-mcp --help` lists them).
+
+A subcommand is one `Command`: a name, a help line, an optional function adding its own
+arguments and a function `run(args) -> exit code` (which calls `settings_for(args)` if it needs
+the settings). It is registered by one line in
+`COMMANDS`. Global options (`--data-dir`, `--simulate`, `--simulate-history`) work before or
+after the subcommand: a global option given after the subcommand never resets one given
+before it (the subparsers' defaults are SUPPRESS).
+
+Every bad input is one line on stderr naming the fix, and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import os
 import sys
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
 
-from bridge.control.client import BridgeError, ControlClient
-from bridge.control.models import BridgeStatus, StopResponse
-from bridge.lock import holder_pid
-from bridge.paths import DataPaths
+from bridge.control.client import BridgeError
 from bridge.settings import Settings, SettingsError, load_settings, settings_env
-from mcp_server import cli_data
+
+EXIT_USAGE = 2
 
 
-def _out(text: str) -> None:
-    # CLI subcommands other than `serve` own their stdout; `serve` never calls this.
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+class UsageError(Exception):
+    """A bad argument: one line telling the user how to fix it (exit 2)."""
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default=None, help="data directory (WHATSAPP_MCP_DATA_DIR)")
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    add_args: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage block; one line with the way out is kinder.
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _global_options(p: argparse.ArgumentParser, *, top: bool) -> None:
+    # Sub-level copies default to SUPPRESS so they only set what the user typed there.
+    default: object = None if top else argparse.SUPPRESS
+    p.add_argument("--data-dir", default=default, help="data directory (WHATSAPP_MCP_DATA_DIR)")
     p.add_argument(
         "--simulate",
         action="store_true",
-        default=None,
-        help="use the simulated WhatsApp (WHATSAPP_MCP_SIMULATE=1)",
+        default=default,
+        help="use the simulated WhatsApp and its own data dir (WHATSAPP_MCP_SIMULATE=1)",
     )
     p.add_argument(
         "--simulate-history",
         type=int,
-        default=None,
+        default=default,
         metavar="N",
         help="add N synthetic history messages in simulate mode",
     )
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def out(text: str) -> None:
+    """CLI subcommands other than `serve` own their stdout; `serve` never calls this."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
     s = load_settings(
         data_dir=args.data_dir, simulate=args.simulate, simulate_history=args.simulate_history
     )
@@ -58,102 +83,45 @@ def _settings(args: argparse.Namespace) -> Settings:
     return s
 
 
-def cmd_serve(settings: Settings) -> int:
-    from mcp_server.server import build_server
+def _commands() -> list[Command]:
+    # Imported here so `import mcp_server.cli` stays light; each module holds its commands.
+    from mcp_server.commands import autoreply, backup, core, data, doctor, service, status
 
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr)
-    build_server(settings).run()
-    return 0
-
-
-def cmd_bridge(settings: Settings) -> int:
-    from bridge.main import main as bridge_main
-
-    argv = ["--data-dir", str(settings.data_dir)]
-    if settings.simulate:
-        argv.append("--simulate")
-    return bridge_main(argv)
+    return [
+        *core.COMMANDS,
+        status.COMMAND,
+        autoreply.COMMAND,
+        service.COMMAND,
+        backup.COMMAND,
+        doctor.COMMAND,
+        *data.COMMANDS,
+    ]
 
 
-def _client(settings: Settings) -> ControlClient:
-    return ControlClient(DataPaths(settings.data_dir), tcp=settings.control_transport == "tcp")
-
-
-def cmd_status(settings: Settings) -> int:
-    paths = DataPaths(settings.data_dir)
-    _out(f"data dir:  {paths.root}")
-    try:
-        st = asyncio.run(_client(settings).call("GET", "/api/status", BridgeStatus, timeout=5))
-    except BridgeError as exc:
-        _out(f"bridge:    not running ({exc.message})")
-        _out(f"store:     {'present' if paths.messages_db.exists() else 'not created yet'}")
-        return 1
-    _out(f"bridge:    running (pid {st.pid}, {st.transport}, {st.attached_clients} attached)")
-    _out(f"state:     {st.state.value}{' - ' + st.detail if st.detail else ''}")
-    _out(
-        f"paired:    {'yes' if st.paired else 'no'}"
-        + (f" as {st.account_jid}" if st.account_jid else "")
-    )
-    if st.history_sync_progress is not None:
-        _out(f"history:   {st.history_sync_progress}% synced")
-    _out(f"advice:    {st.advice}")
-    return 0
-
-
-def cmd_stop(settings: Settings) -> int:
-    paths = DataPaths(settings.data_dir)
-    try:
-        asyncio.run(_client(settings).call("POST", "/api/stop", StopResponse, timeout=5))
-    except BridgeError as exc:
-        _out(f"no bridge running ({exc.message})")
-        return 0
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and paths.token.exists():
-        time.sleep(0.05)
-    _out(f"bridge stopped (was pid {holder_pid(paths.lock)})")
-    return 0
+def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
+    parser = _Parser(prog="whatsapp-mcp", description="WhatsApp MCP server")
+    _global_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for command in commands:
+        sp = sub.add_parser(command.name, help=command.help, description=command.help)
+        _global_options(sp, top=False)
+        if command.add_args is not None:
+            command.add_args(sp)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="whatsapp-mcp", description="WhatsApp MCP server")
-    sub = parser.add_subparsers(dest="command")
-    for name, help_text in [
-        ("serve", "run the stdio MCP server (default)"),
-        ("bridge", "run the bridge in the foreground (service mode)"),
-        ("status", "show the bridge and connection status"),
-        ("stop", "stop the bridge"),
-        ("login", "link your phone: QR code in the terminal, or --phone for a pairing code"),
-        ("logout", "unlink this device from WhatsApp"),
-        ("demo", "guided tour on a simulated WhatsApp"),
-    ]:
-        sp = sub.add_parser(name, help=help_text)
-        _common(sp)
-        if name == "login":
-            sp.add_argument("--phone", help="your number with country code, for a pairing code")
-    cli_data.add_parsers(sub, _common)
-    _common(parser)
-    args = parser.parse_args(argv)
-    command = args.command or "serve"
+    commands = _commands()
+    args = build_parser(commands).parse_args(argv)
+    name = args.command or "serve"
+    command = next(c for c in commands if c.name == name)
     try:
-        if command == "demo":
-            from mcp_server.demo import run_demo
-
-            return run_demo(data_dir=args.data_dir)
-        settings = _settings(args)
-    except SettingsError as exc:
-        sys.stderr.write(f"{exc}\n")
-        return 2
-    if command in ("login", "logout"):
-        from mcp_server import login
-
-        try:
-            if command == "login":
-                return asyncio.run(login.login(settings, args.phone, _out))
-            return asyncio.run(login.logout(settings, _out))
-        except BridgeError as exc:
-            sys.stderr.write(f"{exc.code}: {exc.message}\n")
-            return 1
-    if command in cli_data.COMMANDS:
-        return cli_data.run(command, args, settings)
-    handlers = {"serve": cmd_serve, "bridge": cmd_bridge, "status": cmd_status, "stop": cmd_stop}
-    return handlers[command](settings)
+        return command.run(args)
+    except (SettingsError, UsageError) as exc:
+        sys.stderr.write(f"whatsapp-mcp {name}: {exc}\n")
+        return EXIT_USAGE
+    except BridgeError as exc:
+        sys.stderr.write(f"whatsapp-mcp {name}: {exc.message}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -14,7 +14,6 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
@@ -30,22 +29,16 @@ from store.errors import StoreError
 from store.reader import StoreReader
 from store.writer import StoreWriter
 
-COMMANDS = ("import", "export")
 
-
-def add_parsers(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],  # pyright: ignore[reportPrivateUsage]
-    common: Callable[[argparse.ArgumentParser], None],
-) -> None:
-    imp = sub.add_parser("import", help="import the phone's Export chat files (.txt/.zip/.jsonl)")
-    common(imp)
+def add_import_args(imp: argparse.ArgumentParser) -> None:
     imp.add_argument("files", nargs="+", metavar="FILE")
     imp.add_argument("--chat", help="chat JID, phone number or name (default: from the file name)")
     imp.add_argument("--my-name", help="the name your own messages show in the export")
     imp.add_argument("--timezone", help="IANA zone the phone showed times in (default: local)")
     imp.add_argument("--date-order", choices=["dmy", "mdy", "ymd"], help="when dates are ambiguous")
-    exp = sub.add_parser("export", help="export messages (json/jsonl/md/csv) or contacts (vcf/csv)")
-    common(exp)
+
+
+def add_export_args(exp: argparse.ArgumentParser) -> None:
     exp.add_argument("dest", metavar="DEST")
     exp.add_argument("--chat", action="append", help="chat JID, phone or name (repeatable)")
     exp.add_argument("--format", required=True, choices=["json", "jsonl", "md", "csv", "vcf"])

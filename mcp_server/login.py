@@ -36,13 +36,17 @@ async def login(settings: Settings, phone: str | None, out: Out) -> int:
         return 0
     deadline = time.monotonic() + PAIRING_WINDOW
     if phone:
-        got = await client.call(
-            "POST",
-            "/api/pairing/phone",
-            PairCodeResponse,
-            PairPhoneRequest(phone=phone),
-            timeout=60,
-        )
+        try:
+            got = await client.call(
+                "POST",
+                "/api/pairing/phone",
+                PairCodeResponse,
+                PairPhoneRequest(phone=phone),
+                timeout=60,
+            )
+        except BridgeError as exc:
+            out(_cannot_pair(status, exc, f"whatsapp-mcp login --phone {phone}"))
+            return 1
         out(f"Pairing code: {got.code}")
         out("On the phone: WhatsApp > Linked devices > Link a device > Link with phone number")
         out("instead, then type the code above.")
@@ -62,7 +66,7 @@ async def login(settings: Settings, phone: str | None, out: Out) -> int:
                 )
             except BridgeError as exc:
                 if exc.code in {"whatsapp_unreachable"}:
-                    out(exc.message)
+                    out(_cannot_pair(status, exc, "whatsapp-mcp login"))
                     return 1
                 if exc.code == "already_paired":
                     continue
@@ -76,6 +80,20 @@ async def login(settings: Settings, phone: str | None, out: Out) -> int:
         await asyncio.sleep(1.0)
     out("Pairing timed out; run `whatsapp-mcp login` again.")
     return 1
+
+
+def _cannot_pair(status: BridgeStatus, exc: BridgeError, again: str) -> str:
+    """One honest line: what stopped pairing and the command to run once it is fixed (nothing
+    retries by itself after this)."""
+    if exc.code in {"whatsapp_unreachable", "not_connected"} or status.state in (
+        ConnectionState.disconnected,
+        ConnectionState.connecting,
+    ):
+        return (
+            "Cannot link now: WhatsApp's servers are not reachable from this machine "
+            f"(state: {status.state.value}). Check the internet connection, then run `{again}`."
+        )
+    return f"Cannot link now: {exc.message.rstrip('.')}. Run `{again}` when that is fixed."
 
 
 async def logout(settings: Settings, out: Out) -> int:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
+from bridge.control.lifecycle import clear_user_stopped, service_record, user_stopped
 from bridge.control.models import BridgeEvent
 from bridge.lock import holder_pid
 from bridge.main import EXIT_BAD_SETTINGS, EXIT_STORE_UNUSABLE
@@ -108,6 +109,8 @@ class BridgeSupervisor:
         self._children: list[subprocess.Popen[bytes]] = []
         # Called with every event of the bridge's stream (mcp_server.live.LiveHub.publish).
         self.listeners: list[Callable[[BridgeEvent], None]] = []
+        # A tool (or a CLI command) asked for the bridge since `whatsapp-mcp stop`.
+        self._asked = False
 
     @property
     def healthy(self) -> bool:
@@ -119,6 +122,7 @@ class BridgeSupervisor:
         while True:
             try:
                 await self._ensure_running()
+                self._asked = False  # only a request made while it is down undoes a stop
                 self._down = None
                 self._healthy.set()
                 self.last_error = None
@@ -160,6 +164,7 @@ class BridgeSupervisor:
             if await self._reachable():
                 return self.client
             self.poke()  # died since the last check: the supervisor restarts it now
+        self._asked = True  # a tool needs the bridge: this undoes a `whatsapp-mcp stop`
         down = self._down
         if down is not None:
             if time.monotonic() < down.retry_at:
@@ -245,6 +250,7 @@ class BridgeSupervisor:
     async def start_bridge(self) -> ControlClient:
         """Make sure a bridge runs (spawning one if needed), without staying attached: for CLI
         commands such as `login`."""
+        self._asked = True
         await self._ensure_running()
         return self.client
 
@@ -262,6 +268,7 @@ class BridgeSupervisor:
             if misses >= self.hung_after:
                 await self._replace_hung()
                 break
+        self._may_spawn()
         now = time.monotonic()
         if len(self._spawns) == _CRASH_LIMIT and now - self._spawns[0] < _CRASH_WINDOW:
             raise BridgeDown(
@@ -294,6 +301,7 @@ class BridgeSupervisor:
 
     async def _replace_hung(self) -> None:
         """SIGTERM the lock holder, SIGKILL it after the grace period, wait for the lock."""
+        self._may_kill()
         pid = holder_pid(self.paths.lock)
         if pid is None or pid <= 1 or pid == os.getpid() or not lock_is_held(self.paths.lock):
             raise BridgeUnavailable(
@@ -319,6 +327,37 @@ class BridgeSupervisor:
                 await asyncio.sleep(0.05)
         raise BridgeUnavailable(f"the hung bridge (pid {pid}) could not be stopped")
 
+    # ------------------------------------------------------------------ who owns the bridge
+
+    def _may_spawn(self) -> None:
+        """Raise BridgeDown when this server must not start a bridge now: a service manager
+        owns it (bridge/control/lifecycle.py), or the user stopped it and no tool asked since."""
+        record = service_record(self.paths)
+        if record is not None:
+            raise BridgeDown(
+                f"the bridge runs as a {record.manager} service and is not answering; check it "
+                f"with `whatsapp-mcp service status` (servers never start a service's bridge)",
+                retry_at=time.monotonic() + 5.0,
+                auto_retry=True,
+            )
+        if user_stopped(self.paths):
+            if not self._asked:
+                raise BridgeDown(
+                    "it was stopped with `whatsapp-mcp stop`; the next tool call starts it again",
+                    retry_at=time.monotonic(),
+                    auto_retry=False,
+                )
+            clear_user_stopped(self.paths)
+        self._asked = False
+
+    def _may_kill(self) -> None:
+        record = service_record(self.paths)
+        if record is not None:
+            raise BridgeUnavailable(
+                f"the {record.manager} service's bridge accepts connections but does not answer; "
+                f"restart it with `{record.stop_command}` and start it again"
+            )
+
     def _spawn(self) -> subprocess.Popen[bytes]:
         self.paths.ensure()
         env = {**os.environ, **settings_env(self.settings)}
@@ -332,6 +371,8 @@ class BridgeSupervisor:
                     "bridge",
                     "--idle-exit",
                     str(self.settings.bridge_idle_exit),
+                    "--log-file",
+                    str(self.paths.log),
                 ],
                 env=env,
                 stdin=subprocess.DEVNULL,

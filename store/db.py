@@ -89,7 +89,7 @@ def open_reader(path: Path) -> sqlite3.Connection:
         # return wrong answers, so refuse as the writer does.
         raise SchemaTooNew(
             f"The message store {path} is at schema version {version}, but this whatsapp-mcp "
-            f"only knows up to {SCHEMA_VERSION}. Upgrade whatsapp-mcp (pip install -U "
-            "whatsapp-mcp) and restart your MCP host."
+            f"only knows up to {SCHEMA_VERSION}. Upgrade whatsapp-mcp (README: Upgrading, "
+            "from your clone or a newer bundle) and restart your MCP host."
         )
     return conn

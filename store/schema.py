@@ -304,8 +304,8 @@ def migrate(conn: sqlite3.Connection, migrations: list[str] | None = None) -> in
     if version > len(steps):
         raise SchemaTooNew(
             f"This message store is at schema version {version}, but this whatsapp-mcp only "
-            f"knows up to {len(steps)}. Upgrade whatsapp-mcp (pip install -U whatsapp-mcp) "
-            "or point WHATSAPP_MCP_DATA_DIR at another folder."
+            f"knows up to {len(steps)}. Upgrade whatsapp-mcp (README: Upgrading, from "
+            "your clone or a newer bundle) or point WHATSAPP_MCP_DATA_DIR at another folder."
         )
     while version < len(steps):
         conn.execute("BEGIN IMMEDIATE")

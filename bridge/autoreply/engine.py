@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from bridge.autoreply import rules as rulebook
 from bridge.autoreply.prompt import build_request
+from bridge.autoreply.ratewait import wait_for_window
 from bridge.autoreply.replier import (
     Generated,
     Replier,
@@ -47,7 +48,7 @@ from bridge.autoreply.replier import (
     api_key_configured,
 )
 from bridge.control.autoreply import KILL_SWITCH, AutoReplyState, SetAutoReplyRequest
-from bridge.control.models import SendTextRequest
+from bridge.control.models import SendResponse, SendTextRequest
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
 from bridge.send.sender import Sender, SendRefused
@@ -64,7 +65,7 @@ from store.autoreply import (
 )
 from store.db import open_writer
 from store.errors import InvalidArgument, StoreError
-from store.models import Message, MessageRecord
+from store.models import Message, MessageRecord, to_ms
 from store.reader import StoreReader
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ MAX_REPLY_CHARS = 4096
 CHARS_PER_SECOND = 12.0
 MAX_BACKOFF = 30.0
 MAX_CONCURRENT_REPLIES = 16
+# Sends refused as rate_limited although the windows had room (spacing queue): tries, at most.
+MAX_RATE_RETRIES = 5
 
 
 def _utcnow() -> datetime:
@@ -466,6 +469,9 @@ class AutoReplyEngine:
         history: list[Message],
         is_group: bool,
     ) -> None:
+        # Typing only once the send can follow: a full rate window is waited out first.
+        if not await self._await_send_window(chat, claim, batch):
+            return
         started = time.monotonic()
         typing = self.settings.autoreply_delay_max > 0
         if typing:
@@ -493,13 +499,15 @@ class AutoReplyEngine:
                 origin="auto_reply",
             )
             try:
-                result = await self.sender.send_text(request)
+                result = await self._send_when_allowed(chat, claim, batch, request)
             except SendRefused as exc:
                 await self._finish(claim, "failed", detail=f"send refused: {exc.code}: {exc}")
                 return
             except (TransportError, StoreError) as exc:
                 await self._finish(claim, "failed", detail=f"send failed: {exc}")
                 return
+            if result is None:
+                return  # recorded as skipped: the window stays full past the staleness limit
             sent = True
             await self._finish(
                 claim,
@@ -512,6 +520,44 @@ class AutoReplyEngine:
         finally:
             if typing and not sent:
                 await self._typing(chat, False)
+
+    # ------------------------------------------------------------------ rate windows
+
+    async def _await_send_window(self, chat: str, claim: Claim, batch: list[MessageRecord]) -> bool:
+        """Wait until the send windows have room (bridge/autoreply/ratewait.py). False, with
+        the claim recorded as skipped and the reason, when that is past the staleness limit
+        of the oldest message of the batch: it is then not answered at all, visibly."""
+        deadline = min(m.timestamp for m in batch) + STALE_AFTER
+        free_at = await wait_for_window(self.sender.gate, self.writer, to_ms(deadline))
+        if free_at is None:
+            return True
+        when = datetime.fromtimestamp(free_at / 1000, tz=timezone.utc)
+        reason = (
+            f"rate_limited: the send limits allow the next message at {when:%Y-%m-%d %H:%M:%S} "
+            f"UTC, after this message is stale ({STALE_AFTER.total_seconds() / 60:.0f} min)"
+        )
+        await self._finish(claim, "skipped", detail=reason)
+        log.info("auto-reply to %s skipped: %s", chat, reason)
+        return False
+
+    async def _send_when_allowed(
+        self, chat: str, claim: Claim, batch: list[MessageRecord], request: SendTextRequest
+    ) -> SendResponse | None:
+        """Send; a `rate_limited` refusal (another send took the window, or the spacing queue
+        was long) waits again instead of dropping the reply. None: recorded as skipped."""
+        gate = self.sender.gate
+        for attempt in range(1, MAX_RATE_RETRIES + 1):
+            try:
+                return await self.sender.send_text(request)
+            except SendRefused as exc:
+                if exc.code != "rate_limited" or attempt == MAX_RATE_RETRIES:
+                    raise
+            await self._typing(chat, False)  # no "typing…" while we wait
+            if not await self._await_send_window(chat, claim, batch):
+                return None
+            # Windows free but refused: the spacing queue was full; let it drain.
+            await gate.clock.sleep(gate.limiter.limits.min_interval * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _finish(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.transport.protocol import ConnectionState
+from bridge.versions import UPGRADE_COMMAND
 
 ADVICE: dict[ConnectionState, str] = {
     ConnectionState.connected: "Connected to WhatsApp; messages arrive live.",
@@ -18,8 +19,9 @@ ADVICE: dict[ConnectionState, str] = {
         "get_login_qr tool; the stored messages are kept."
     ),
     ConnectionState.outdated: (
-        "WhatsApp rejected this client version (405 client outdated). Upgrade: "
-        "pip install -U whatsapp-mcp (it pins a newer neonize), then restart."
+        "WhatsApp rejected this client version (405 client outdated). Upgrade to a release "
+        f"that pins a newer neonize: `{UPGRADE_COMMAND}` or the newest Claude Desktop bundle, "
+        "then `whatsapp-mcp stop`."
     ),
     ConnectionState.banned: (
         "WhatsApp temporarily banned this number. All sending is frozen; wait until the ban "

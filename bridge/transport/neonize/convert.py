@@ -718,7 +718,7 @@ def convert_contacts(contacts: Iterable[N.Contact]) -> ContactsEvent | None:
 
 _OUTDATED_DETAIL = (
     'WhatsApp rejected this client version (405 "client outdated"). Upgrade whatsapp-mcp '
-    "(it pins neonize, which carries the WhatsApp version) and start it again."
+    "(it pins neonize, which carries the WhatsApp version): see `whatsapp-mcp doctor`."
 )
 _LOGGED_OUT_DETAIL = (
     "This device was logged out of WhatsApp{why}. Pair again from the phone "

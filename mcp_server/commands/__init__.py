@@ -1,0 +1,1 @@
+"""The `whatsapp-mcp` subcommands, registered in `mcp_server.cli.COMMANDS`."""
