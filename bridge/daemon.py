@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from bridge.paths import DataPaths, write_private, write_private_bytes
 from bridge.send.gate import open_gate
 from bridge.send.sender import Sender, SendRefused
 from bridge.server.app import ControlServer, Route
-from bridge.server.http import HttpError
+from bridge.server.errors import HttpError
 from bridge.server.routes_autoreply import routes as autoreply_routes
 from bridge.server.routes_messaging import routes as messaging_routes
 from bridge.server.routes_pairing import routes as pairing_routes
@@ -57,8 +58,6 @@ from store.errors import Ambiguous, InvalidArgument, NotFound, StoreError
 from store.reader import StoreReader
 
 log = logging.getLogger(__name__)
-
-_HEARTBEAT = 15.0
 
 
 def map_error(exc: Exception) -> HttpError | None:
@@ -107,7 +106,8 @@ class Bridge:
         self.attached = 0
         self._last_activity = time.monotonic()
         self._stop = asyncio.Event()
-        self._subscribers: set[asyncio.Queue[BridgeEvent]] = set()
+        # None in a queue ends that stream: the bridge is stopping.
+        self._subscribers: set[asyncio.Queue[BridgeEvent | None]] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._server: ControlServer | None = None
         self._pairing_changed = asyncio.Event()
@@ -117,6 +117,11 @@ class Bridge:
 
     def request_stop(self) -> None:
         self._stop.set()
+        for queue in list(self._subscribers):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(None)
 
     async def run(self) -> None:
         token = secrets.token_urlsafe(32)
@@ -259,23 +264,19 @@ class Bridge:
         finally:
             self._waiters.pop((chat_jid, message_id), None)
 
-    async def _stream(self, writer: asyncio.StreamWriter) -> None:
-        queue: asyncio.Queue[BridgeEvent] = asyncio.Queue(maxsize=1000)
+    async def _stream(self) -> AsyncIterator[str]:
+        """The event stream's payloads; the server adds heartbeats and closes this generator
+        when the client leaves, which is when it stops counting as attached."""
+        queue: asyncio.Queue[BridgeEvent | None] = asyncio.Queue(maxsize=1000)
         self._subscribers.add(queue)
         self.attached += 1
         try:
-            hello = BridgeEvent(type="connection", state=self.state)
-            writer.write(f"data: {hello.model_dump_json()}\n\n".encode())
-            await writer.drain()
+            yield BridgeEvent(type="connection", state=self.state).model_dump_json()
             while not self._stop.is_set():
-                try:
-                    event = await asyncio.wait_for(queue.get(), _HEARTBEAT)
-                    writer.write(f"data: {event.model_dump_json()}\n\n".encode())
-                except asyncio.TimeoutError:
-                    writer.write(b": ping\n\n")
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+                event = await queue.get()
+                if event is None:
+                    return
+                yield event.model_dump_json()
         finally:
             self._subscribers.discard(queue)
             self.attached -= 1

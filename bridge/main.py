@@ -9,6 +9,7 @@ import os
 import sqlite3
 import sys
 
+from bridge.control.exit_codes import EXIT_STORE_UNUSABLE
 from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings
@@ -16,10 +17,6 @@ from bridge.transport.protocol import Transport
 from store.errors import StoreError
 
 log = logging.getLogger("bridge")
-
-# Exit codes after which restarting the bridge would fail the same way (the supervisor stops).
-EXIT_BAD_SETTINGS = 2
-EXIT_STORE_UNUSABLE = 3
 
 
 def protect_stdout() -> None:

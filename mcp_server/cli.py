@@ -17,8 +17,7 @@ import sys
 import time
 
 from bridge.control.client import BridgeError, ControlClient
-from bridge.control.models import BridgeStatus, StopResponse
-from bridge.lock import holder_pid
+from bridge.control.lockfile import holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings, settings_env
 
@@ -80,7 +79,7 @@ def cmd_status(settings: Settings) -> int:
     paths = DataPaths(settings.data_dir)
     _out(f"data dir:  {paths.root}")
     try:
-        st = asyncio.run(_client(settings).call("GET", "/api/status", BridgeStatus, timeout=5))
+        st = asyncio.run(_client(settings).status(timeout=5))
     except BridgeError as exc:
         _out(f"bridge:    not running ({exc.message})")
         _out(f"store:     {'present' if paths.messages_db.exists() else 'not created yet'}")
@@ -100,7 +99,7 @@ def cmd_status(settings: Settings) -> int:
 def cmd_stop(settings: Settings) -> int:
     paths = DataPaths(settings.data_dir)
     try:
-        asyncio.run(_client(settings).call("POST", "/api/stop", StopResponse, timeout=5))
+        asyncio.run(_client(settings).stop(timeout=5))
     except BridgeError as exc:
         _out(f"no bridge running ({exc.message})")
         return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.transport.protocol import ConnectionState
+from bridge.control.states import ConnectionState
 
 ADVICE: dict[ConnectionState, str] = {
     ConnectionState.connected: "Connected to WhatsApp; messages arrive live.",

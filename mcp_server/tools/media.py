@@ -21,9 +21,7 @@ from pydantic import BaseModel, Field
 
 from bridge.control.models import (
     DownloadRequest,
-    DownloadResponse,
     SendFileRequest,
-    SendFileResponse,
 )
 from bridge.send import media_files
 from mcp_server.app import App
@@ -131,10 +129,7 @@ def register(server: MCPServer, app: App) -> None:
             media_files.check_outbound_path(path, roots(), app.settings.data_dir)
             chat_jid, chat_name = await app.read(lambda r: r.resolve_recipient(to))
             client = await app.bridge()
-            sent = await client.call(
-                "POST",
-                "/api/send_file",
-                SendFileResponse,
+            sent = await client.send_file(
                 SendFileRequest(
                     to=chat_jid,
                     path=path,
@@ -173,10 +168,7 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
             client = await app.bridge()
-            got = await client.call(
-                "POST",
-                "/api/download",
-                DownloadResponse,
+            got = await client.download(
                 DownloadRequest(chat=chat_jid, message_id=message_id),
                 timeout=TRANSFER_TIMEOUT,
             )
