@@ -8,6 +8,7 @@ JSON → 400, fields → 422. Serving it on a socket is `bridge.server.serve`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.routing import Route as StarletteRoute
@@ -70,10 +71,11 @@ def error_response(exc: HttpError) -> Response:
 
 async def _drain(request: Request) -> None:
     budget = _DRAIN_BUDGET
-    async for chunk in request.stream():
-        budget -= len(chunk)
-        if budget <= 0:
-            return
+    with contextlib.suppress(ClientDisconnect):
+        async for chunk in request.stream():
+            budget -= len(chunk)
+            if budget <= 0:
+                return
 
 
 async def _read_body(request: Request) -> bytes:
@@ -94,11 +96,14 @@ async def _read_body(request: Request) -> bytes:
         raise HttpError(413, "body_too_large", f"Body is {length} bytes; the limit is {MAX_BODY}.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:  # the server enforces Content-Length; belt and braces
-            raise HttpError(413, "body_too_large", f"Body is over the limit of {MAX_BODY}.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:  # the server enforces Content-Length; belt and braces
+                raise HttpError(413, "body_too_large", f"Body is over the limit of {MAX_BODY}.")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise HttpError(400, "bad_request", "Body shorter than Content-Length.") from exc
     return b"".join(chunks)
 
 
