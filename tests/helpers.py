@@ -17,6 +17,7 @@ from mcp.types import CallToolResult
 from bridge.control.client import BridgeError, ControlClient
 from bridge.paths import DataPaths
 from store.db import open_reader
+from store.errors import StoreError
 
 
 T = TypeVar("T")
@@ -140,12 +141,17 @@ async def error_of(client: Client, tool: str, **args: Any) -> str:
 
 
 def seeded_contact(paths: DataPaths) -> str:
-    """The first saved contact of the simulated world, read from the store file."""
-    conn = open_reader(paths.messages_db)
-    try:
-        row = conn.execute(
-            "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
-        ).fetchone()
-        return str(row[0])
-    finally:
-        conn.close()
+    """The first saved contact of the simulated world, read from the store file. The bridge
+    answers health before the seed's contacts are ingested, so this waits for them."""
+
+    def first() -> str | None:
+        conn = open_reader(paths.messages_db)
+        try:
+            row = conn.execute(
+                "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
+            ).fetchone()
+            return str(row[0]) if row else None
+        finally:
+            conn.close()
+
+    return eventually(first, timeout=30, ignoring=(StoreError,), what="a seeded contact")
