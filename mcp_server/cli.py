@@ -63,12 +63,18 @@ def cmd_serve(settings: Settings) -> int:
 
 
 def cmd_bridge(settings: Settings) -> int:
-    from bridge.main import main as bridge_main
-
-    argv = ["--data-dir", str(settings.data_dir)]
+    # `python -m bridge` in this process's place: the MCP server's side may import only the
+    # contract (bridge.control), not the daemon.
+    argv = [sys.executable, "-m", "bridge", "--data-dir", str(settings.data_dir)]
     if settings.simulate:
         argv.append("--simulate")
-    return bridge_main(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "nt":  # pragma: no cover - no exec on Windows: wait for the child instead
+        import subprocess
+
+        return subprocess.call(argv)
+    os.execv(sys.executable, argv)
 
 
 def _client(settings: Settings) -> ControlClient:
