@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
-
 from mcp import Client
 from mcp.types import CallToolResult
 
@@ -18,7 +17,6 @@ from bridge.control.client import BridgeError, ControlClient
 from bridge.paths import DataPaths
 from store.db import open_reader
 from store.errors import StoreError
-
 
 T = TypeVar("T")
 
