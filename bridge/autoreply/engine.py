@@ -62,6 +62,7 @@ from store.autoreply import (
     RuleMode,
     RuleUpdate,
 )
+from store.clock import SYSTEM_CLOCK, utcnow
 from store.db import open_writer
 from store.errors import InvalidArgument, StoreError
 from store.models import Message, MessageRecord
@@ -83,7 +84,7 @@ MAX_CONCURRENT_REPLIES = 16
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return utcnow(SYSTEM_CLOCK)
 
 
 @dataclass
