@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from starlette.types import ASGIApp
+
 from bridge.autoreply.engine import AutoReplyEngine
 from bridge.control.advice import ADVICE
 from bridge.control.models import (
@@ -123,7 +125,12 @@ class Bridge:
                     queue.get_nowait()
             queue.put_nowait(None)
 
-    async def run(self) -> None:
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[ASGIApp]:
+        """The bridge minus its socket: token, control app, auto-reply and ingest running.
+        Yields the control API as an ASGI app; the caller starts the transport once the app is
+        reachable. `run` serves the app on the socket; tests serve it in-process through
+        `httpx2.ASGITransport`."""
         token = secrets.token_urlsafe(32)
         write_private(self.paths.token, token)
         self._server = ControlServer(
@@ -134,23 +141,14 @@ class Bridge:
             on_request=self._touch,
         )
         await self.autoreply.start()
-        await self._bind()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.request_stop)
         tasks = [
             asyncio.create_task(self._consume(), name="ingest"),
             asyncio.create_task(self._idle_watch(), name="idle"),
         ]
-        await self.transport.start()
-        log.info("bridge ready (pid %d, transport %s)", os.getpid(), self.transport.name)
         try:
-            await self._stop.wait()
+            yield self._server.app
         finally:
-            log.info("bridge stopping")
-            await self._server.close()
-            self._unbind()
+            self.request_stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -160,6 +158,23 @@ class Bridge:
                 await self.autoreply.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.transport.stop(), 5)
+
+    async def run(self) -> None:
+        async with self.serving():
+            assert self._server is not None
+            await self._bind()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self.request_stop)
+            try:
+                await self.transport.start()
+                log.info("bridge ready (pid %d, transport %s)", os.getpid(), self.transport.name)
+                await self._stop.wait()
+            finally:
+                log.info("bridge stopping")
+                await self._server.close()
+                self._unbind()
 
     async def _bind(self) -> None:
         assert self._server is not None

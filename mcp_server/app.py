@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 
@@ -21,11 +21,19 @@ from store.reader import StoreReader
 R = TypeVar("R")
 
 
+class Supervising(Protocol):
+    """What the tools need of the bridge's supervisor (tests run one bridge in-process)."""
+
+    async def run(self) -> None: ...
+
+    async def ready(self, timeout: float | None = None) -> ControlClient: ...
+
+
 class App:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, supervisor: Supervising | None = None) -> None:
         self.settings = settings
         self.paths = DataPaths(settings.data_dir)
-        self.supervisor = BridgeSupervisor(settings)
+        self.supervisor: Supervising = supervisor or BridgeSupervisor(settings)
         self._reader: StoreReader | None = None
 
     @contextlib.asynccontextmanager
