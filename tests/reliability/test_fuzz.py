@@ -33,16 +33,15 @@ from mcp import Client
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bridge.ingest.events import apply_event
-from bridge.paths import DataPaths
 from bridge.server.app import ControlServer, Route
 from bridge.settings import load_settings
 from bridge.transport.protocol import TransportEvent
-from mcp_server.server import build_server
 from store.errors import InvalidArgument, StoreError
 from store.fts import build_match
 from store.schema import migrate
 from store.writer import StoreWriter
-from tests.helpers import sim_env, stop_bridge
+from tests.helpers import eventually_async, sim_env
+from tests.inprocess import in_process
 from tests.reliability.sizes import scaled
 
 RAN: dict[str, int] = {"ingest": 0, "tools": 0, "fts": 0, "http_socket": 0}
@@ -477,30 +476,25 @@ def _value_for(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 def mcp_portal(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[anyio.from_thread.BlockingPortal, Client, dict[str, dict[str, Any]]]]:
-    """One MCP server (with the bridge it spawns on simulated WhatsApp) for all examples."""
+    """One MCP server and its bridge on simulated WhatsApp, in-process, for all examples."""
     data_dir = tmp_path_factory.mktemp("fuzz-tools") / "data"
     env = sim_env(data_dir, WHATSAPP_MCP_MEDIA_ROOTS=str(data_dir.parent))
     settings_ = load_settings(env=env)
     with anyio.from_thread.start_blocking_portal() as portal:
-        try:
-            # Entered and left in one task, as the client's task group requires.
-            with portal.wrap_async_context_manager(
-                Client(build_server(settings_), cache=None)
-            ) as client:
-                schemas = {t.name: t.input_schema for t in portal.call(client.list_tools).tools}
-                portal.call(_wait_seeded, client)
-                yield portal, client, schemas
-        finally:
-            stop_bridge(DataPaths(data_dir))
+        # Entered and left in one task, as the client's task group requires.
+        with portal.wrap_async_context_manager(in_process(settings_)) as both:
+            client = both.client
+            schemas = {t.name: t.input_schema for t in portal.call(client.list_tools).tools}
+            portal.call(_wait_seeded, client)
+            yield portal, client, schemas
 
 
 async def _wait_seeded(client: Client) -> None:
-    with anyio.fail_after(60):
-        while True:
-            r = await client.call_tool("get_status", {})
-            if (r.structured_content or {}).get("state") == "connected":
-                return
-            await anyio.sleep(0.1)
+    async def connected() -> bool:
+        r = await client.call_tool("get_status", {})
+        return (r.structured_content or {}).get("state") == "connected"
+
+    await eventually_async(connected, timeout=60, what="a connected bridge")
 
 
 @st.composite
