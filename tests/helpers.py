@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -47,20 +48,22 @@ def eventually(
 
 
 async def eventually_async(
-    check: Callable[[], Awaitable[T]],
+    check: Callable[[], Awaitable[T]] | Callable[[], T],
     *,
     timeout: float = 10.0,
     interval: float = 0.05,
     ignoring: tuple[type[BaseException], ...] = (),
     what: str = "the condition",
 ) -> T:
-    """`eventually` for an async check, on the running event loop."""
+    """`eventually` on the running event loop; `check` may be sync or async."""
     last: object = None
     try:
         with anyio.fail_after(timeout):
             while True:
                 try:
-                    value = await check()
+                    value = check()
+                    if inspect.isawaitable(value):
+                        value = await value
                     if value:
                         return value
                     last = value

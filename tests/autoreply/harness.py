@@ -21,7 +21,7 @@ from bridge.transport.simulated.network import SimulatedTransport
 from store.db import open_reader, open_writer
 from store.reader import StoreReader
 from store.writer import StoreWriter
-from tests.helpers import sim_env
+from tests.helpers import eventually_async, sim_env
 
 TOM = "447700900418@s.whatsapp.net"  # saved contact "Tom Becker (Landlord)"
 MARIA = "15550100143@s.whatsapp.net"  # saved contact "Maria García"
@@ -46,15 +46,13 @@ def autoreply_settings(data_dir: Path, **extra: str) -> Settings:
 
 
 async def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    """Poll a real condition (no fixed sleeps); returns its first truthy value."""
-    with anyio.fail_after(timeout):
-        while True:
-            value = check()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return value
-            await anyio.sleep(0.02)
+    """Wait for a real condition (sync or async check); returns its first truthy value."""
+
+    async def once() -> Any:
+        value = check()
+        return (await value) if asyncio.iscoroutine(value) else value
+
+    return await eventually_async(once, timeout=timeout, interval=0.02, what=what or "condition")
 
 
 @contextlib.asynccontextmanager
