@@ -178,6 +178,10 @@ class Bridge:
 
     async def _bind(self) -> None:
         assert self._server is not None
+        # Endpoints a dead bridge left behind (we hold the lock, so none is live): a client
+        # must not find a stale port file or socket and knock on something else.
+        for stale in (self.paths.port_file, self.paths.socket):
+            stale.unlink(missing_ok=True)
         if self.settings.control_transport == "tcp":
             port = await self._server.start_tcp()
             write_private(self.paths.port_file, str(port))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from bridge.control.autoreply import AutoReplyState, SetAutoReplyRequest
 from bridge.control.channel import ChannelUntrusted, trusted_socket
+from bridge.control.lockfile import lock_is_held
 from bridge.control.models import (
     BridgeEvent,
     BridgeStatus,
@@ -98,6 +99,8 @@ class ControlClient:
         base = "http://localhost"
         try:
             if transport is None and self.tcp:
+                if not lock_is_held(self.paths.lock):
+                    raise ChannelUntrusted(f"No bridge holds {self.paths.lock}.")
                 port = int(self.paths.port_file.read_text(encoding="utf-8").strip())
                 base = f"http://127.0.0.1:{port}"
                 transport = httpx2.AsyncHTTPTransport(verify=False, trust_env=False)
