@@ -16,7 +16,6 @@ from typing import Annotated
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
-from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 
 from bridge.control import media_paths
@@ -68,6 +67,10 @@ class DownloadedMedia(BaseModel):
 def scaled_image(path: Path, max_side: int = MAX_IMAGE_SIDE) -> tuple[bytes, str] | None:
     """The picture at `path` as PNG or JPEG bytes no larger than `max_side`; None if it is not
     an image Pillow can read."""
+    # Pillow is imported on first use: most sessions never download a picture, and importing
+    # it at start-up would slow every `initialize`.
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(path) as img:
             img.seek(0)  # first frame of an animation
