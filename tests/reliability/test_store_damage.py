@@ -76,6 +76,7 @@ def _read_everything(reader: StoreReader) -> list[Callable[[], object]]:
     ]
 
 
+@pytest.mark.slow
 def test_damaged_pages_give_typed_errors_and_reads_elsewhere_keep_working(tmp_path: Path):
     pristine = tmp_path / "pristine.db"
     make_store(pristine)
@@ -156,6 +157,7 @@ def test_the_bridge_refuses_a_damaged_store_clearly_and_never_touches_the_sessio
     assert paths.session_db.stat().st_mtime_ns == session_mtime
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", sorted(DAMAGE))
 async def test_the_mcp_server_degrades_and_does_not_restart_the_bridge_in_a_loop(

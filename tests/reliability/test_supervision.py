@@ -118,6 +118,7 @@ async def test_a_killed_bridge_is_restarted_and_the_next_send_succeeds(settings:
         assert took < settings.bridge_start_timeout, took
 
 
+@pytest.mark.slow
 async def test_reads_work_and_sends_fail_clearly_while_the_bridge_cannot_start(data_dir: Path):
     settings = _settings(data_dir, WHATSAPP_MCP_BRIDGE_START_TIMEOUT="4")
     app = _app(settings)
