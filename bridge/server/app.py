@@ -1,9 +1,9 @@
 """The bridge's control API as a Starlette app: declarative routes, pydantic in, typed errors out.
 
 Every request must carry `Authorization: Bearer <token>`. Checks run in this order, cheapest
-and most security-relevant first, and before any body is read: Host/Origin (TCP only) → 403,
-token → 401 (both in `bridge.server.guard`), route → 404/405, content type → 415, size → 413,
-JSON → 400, fields → 422. Serving it on a socket is `bridge.server.serve`.
+and most security-relevant first, and before any body is read: head size → 413, Host/Origin
+(TCP only) → 403, token → 401 (these in `bridge.server.guard`), route → 404/405, content type →
+415, body size → 413, JSON → 400, fields → 422. Serving it on a socket is `bridge.server.serve`.
 """
 
 from __future__ import annotations

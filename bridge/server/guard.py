@@ -1,4 +1,4 @@
-"""The first thing every control-API request meets: Host/Origin (TCP only), then the token.
+"""The first thing every control-API request meets: head size, Host/Origin (TCP only), token.
 
 A pure ASGI middleware, so it answers from the head alone: nothing of the body has been read
 when a browser page or a caller without the token is turned away.
@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bridge.server.errors import HttpError
+from bridge.server.serve import MAX_HEAD
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 
@@ -29,6 +30,15 @@ def check_origin(headers: Headers) -> None:
         host = host.rsplit(":", 1)[0]
     if host not in _LOOPBACK_HOSTS:
         raise HttpError(403, "forbidden_host", "Host must be a loopback address.")
+
+
+def check_head_size(scope: Scope, limit: int) -> None:
+    # uvicorn's h11 caps only a head that arrives in pieces; one that arrives whole is parsed
+    # at any size, so the limit is checked here again on what was parsed.
+    size = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b"")) + 16
+    size += sum(len(k) + len(v) + 4 for k, v in scope["headers"])
+    if size > limit:
+        raise HttpError(413, "head_too_large", f"Request head is over {limit} bytes.")
 
 
 def check_token(headers: Headers, token: bytes) -> None:
@@ -56,6 +66,7 @@ class Guard:
             return
         headers = Headers(scope=scope)
         try:
+            check_head_size(scope, MAX_HEAD)
             if self._loopback_only():
                 check_origin(headers)
             check_token(headers, self._token)

@@ -96,3 +96,27 @@ def test_past_the_connection_cap_the_answer_is_503(server: Path) -> None:
             return _read_all(s).startswith(b"HTTP/1.1 200 ")
 
     eventually(served, what="a request served after the idle connections left")
+
+
+def test_an_oversized_head_is_refused(server: Path) -> None:
+    big = b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Pad: " + b"a" * 20_000 + b"\r\n\r\n"
+    with _connect(server) as s:
+        s.sendall(big)
+        answer = _read_all(s)
+    assert answer.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 413 ")), answer[:100]
+    with _connect(server) as ok:
+        ok.sendall(GOOD)
+        assert _read_all(ok).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_wrong_token_is_answered_before_any_body_arrives(server: Path) -> None:
+    """The body is announced but never sent: the 401 comes from the head alone."""
+    head = (
+        "POST /health HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer wrong\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with _connect(server) as s:
+        s.settimeout(5)  # far below the head timeout's effect on a body that never comes
+        s.sendall(head)
+        answer = _read_all(s)
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:100]
