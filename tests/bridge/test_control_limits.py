@@ -112,9 +112,9 @@ def test_an_oversized_head_is_refused(server: Path) -> None:
 def test_a_wrong_token_is_answered_before_any_body_arrives(server: Path) -> None:
     """The body is announced but never sent: the 401 comes from the head alone."""
     head = (
-        "POST /health HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer wrong\r\n"
-        "Content-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n"
-    ).encode()
+        b"POST /health HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer wrong\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n"
+    )
     with _connect(server) as s:
         s.settimeout(5)  # far below the head timeout's effect on a body that never comes
         s.sendall(head)
