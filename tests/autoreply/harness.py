@@ -13,6 +13,7 @@ import anyio
 
 from bridge.daemon import Bridge
 from bridge.ingest.writer_thread import WriterThread
+from bridge.lock import BridgeLock
 from bridge.main import make_transport
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
@@ -59,6 +60,9 @@ async def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str 
 async def inprocess_bridge(settings: Settings) -> AsyncIterator[Bridge]:
     paths = DataPaths(settings.data_dir)
     paths.ensure()
+    # Held as `python -m bridge` holds it: clients trust the socket only while the lock is held.
+    lock = BridgeLock(paths.lock)
+    lock.acquire()
     conn = open_writer(paths.messages_db)
     read_conn = open_reader(paths.messages_db)
     writer = WriterThread(StoreWriter(conn))
@@ -78,6 +82,7 @@ async def inprocess_bridge(settings: Settings) -> AsyncIterator[Bridge]:
         writer.close()
         conn.close()
         read_conn.close()
+        lock.release()
 
 
 def sim(bridge: Bridge) -> SimulatedTransport:
