@@ -198,6 +198,10 @@ class Bridge:
             path.unlink(missing_ok=True)
         if self._bound_socket is not None:
             self._bound_socket.unlink(missing_ok=True)
+            folder = self._bound_socket.parent
+            if folder.name.startswith(f"wamcp-{os.getuid()}-"):  # a one-off folder: remove it
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
 
     async def _idle_watch(self) -> None:
         if self.idle_exit is None:
