@@ -213,36 +213,31 @@ async def test_a_hung_bridge_is_replaced(settings: Settings):
 
 async def test_permanent_states_are_reported_and_not_restarted(data_dir: Path):
     settings = _settings(data_dir)
-    paths = DataPaths(data_dir)
-    paths.ensure()
-    lock = BridgeLock(paths.lock)
-    lock.acquire()  # as `python -m bridge` does; a spawned bridge would exit at once
-    try:
-        async with inprocess_bridge(settings) as bridge:
-            app = _app(settings)
-            async with server(settings, app) as client:
-                await bridge_pid(client)
-                transport: Any = bridge.transport
-                await transport.logout()
-                for state in (
-                    ConnectionState.logged_out,
-                    ConnectionState.outdated,
-                    ConnectionState.banned,
-                ):
-                    if state is not ConnectionState.logged_out:
-                        await transport.inject_event(ConnectionEvent(state=state, detail="test"))
+    # The in-process bridge holds bridge.lock as `python -m bridge` does; a spawned one would
+    # exit at once.
+    async with inprocess_bridge(settings) as bridge:
+        app = _app(settings)
+        async with server(settings, app) as client:
+            await bridge_pid(client)
+            transport: Any = bridge.transport
+            await transport.logout()
+            for state in (
+                ConnectionState.logged_out,
+                ConnectionState.outdated,
+                ConnectionState.banned,
+            ):
+                if state is not ConnectionState.logged_out:
+                    await transport.inject_event(ConnectionEvent(state=state, detail="test"))
 
-                    async def in_state(want: str = state.value) -> dict[str, Any] | None:
-                        st = await status(client)
-                        return st if st["state"] == want else None
+                async def in_state(want: str = state.value) -> dict[str, Any] | None:
+                    st = await status(client)
+                    return st if st["state"] == want else None
 
-                    st = await eventually_async(in_state, interval=0.02, what=state.value)
-                    assert ADVICE[state] in st["advice"] and st["bridge_running"]
-                    # Several health-check rounds pass with the bridge in this state.
-                    await anyio.sleep(3 * app.supervisor.health_interval)
-                    assert app.supervisor.healthy
-                    assert app.supervisor.spawned == 0 and app.supervisor.replaced_hung == 0
-                sent = await client.call_tool("send_message", {"to": TOM, "text": "hi"})
-                assert sent.is_error and "not connected" in text_of(sent).lower()
-    finally:
-        lock.release()
+                st = await eventually_async(in_state, interval=0.02, what=state.value)
+                assert ADVICE[state] in st["advice"] and st["bridge_running"]
+                # Several health-check rounds pass with the bridge in this state.
+                await anyio.sleep(3 * app.supervisor.health_interval)
+                assert app.supervisor.healthy
+                assert app.supervisor.spawned == 0 and app.supervisor.replaced_hung == 0
+            sent = await client.call_tool("send_message", {"to": TOM, "text": "hi"})
+            assert sent.is_error and "not connected" in text_of(sent).lower()
