@@ -39,14 +39,11 @@ def copy_store(src: Path, dst: Path) -> None:
 
 def stop_bridge(data_dir: Path) -> None:
     from bridge.control.client import BridgeError, ControlClient
-    from bridge.control.models import StopResponse
     from bridge.paths import DataPaths
 
     paths = DataPaths(data_dir)
     try:
-        asyncio.run(
-            ControlClient(paths).call("POST", "/api/stop", StopResponse, timeout=5)  # type: ignore[arg-type]
-        )
+        asyncio.run(ControlClient(paths).stop(timeout=5))
     except BridgeError:
         return
     deadline = time.monotonic() + 10

@@ -14,8 +14,11 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
+
+from starlette.types import ASGIApp
 
 from bridge.autoreply.engine import AutoReplyEngine
 from bridge.control.advice import ADVICE
@@ -37,7 +40,7 @@ from bridge.paths import DataPaths, write_private, write_private_bytes
 from bridge.send.gate import open_gate
 from bridge.send.sender import Sender, SendRefused
 from bridge.server.app import ControlServer, Route
-from bridge.server.http import HttpError
+from bridge.server.errors import HttpError
 from bridge.server.routes_autoreply import routes as autoreply_routes
 from bridge.server.routes_import import routes as import_routes
 from bridge.server.routes_messaging import routes as messaging_routes
@@ -59,8 +62,6 @@ from store.errors import Ambiguous, InvalidArgument, NotFound, StoreError
 from store.reader import StoreReader
 
 log = logging.getLogger(__name__)
-
-_HEARTBEAT = 15.0
 
 
 def map_error(exc: Exception) -> HttpError | None:
@@ -109,7 +110,8 @@ class Bridge:
         self.attached = 0
         self._last_activity = time.monotonic()
         self._stop = asyncio.Event()
-        self._subscribers: set[asyncio.Queue[BridgeEvent]] = set()
+        # None in a queue ends that stream: the bridge is stopping.
+        self._subscribers: set[asyncio.Queue[BridgeEvent | None]] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._server: ControlServer | None = None
         self._pairing_changed = asyncio.Event()
@@ -119,8 +121,18 @@ class Bridge:
 
     def request_stop(self) -> None:
         self._stop.set()
+        for queue in list(self._subscribers):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(None)
 
-    async def run(self) -> None:
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[ASGIApp]:
+        """The bridge minus its socket: token, control app, auto-reply and ingest running.
+        Yields the control API as an ASGI app; the caller starts the transport once the app is
+        reachable. `run` serves the app on the socket; tests serve it in-process through
+        `httpx2.ASGITransport`."""
         token = secrets.token_urlsafe(32)
         write_private(self.paths.token, token)
         self._server = ControlServer(
@@ -131,23 +143,14 @@ class Bridge:
             on_request=self._touch,
         )
         await self.autoreply.start()
-        await self._bind()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.request_stop)
         tasks = [
             asyncio.create_task(self._consume(), name="ingest"),
             asyncio.create_task(self._idle_watch(), name="idle"),
         ]
-        await self.transport.start()
-        log.info("bridge ready (pid %d, transport %s)", os.getpid(), self.transport.name)
         try:
-            await self._stop.wait()
+            yield self._server.app
         finally:
-            log.info("bridge stopping")
-            await self._server.close()
-            self._unbind()
+            self.request_stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -158,8 +161,29 @@ class Bridge:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.transport.stop(), 5)
 
+    async def run(self) -> None:
+        async with self.serving():
+            assert self._server is not None
+            await self._bind()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self.request_stop)
+            try:
+                await self.transport.start()
+                log.info("bridge ready (pid %d, transport %s)", os.getpid(), self.transport.name)
+                await self._stop.wait()
+            finally:
+                log.info("bridge stopping")
+                await self._server.close()
+                self._unbind()
+
     async def _bind(self) -> None:
         assert self._server is not None
+        # Endpoints a dead bridge left behind (we hold the lock, so none is live): a client
+        # must not find a stale port file or socket and knock on something else.
+        for stale in (self.paths.port_file, self.paths.socket):
+            stale.unlink(missing_ok=True)
         if self.settings.control_transport == "tcp":
             port = await self._server.start_tcp()
             write_private(self.paths.port_file, str(port))
@@ -176,6 +200,10 @@ class Bridge:
             path.unlink(missing_ok=True)
         if self._bound_socket is not None:
             self._bound_socket.unlink(missing_ok=True)
+            folder = self._bound_socket.parent
+            if folder.name.startswith(f"wamcp-{os.getuid()}-"):  # a one-off folder: remove it
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
 
     async def _idle_watch(self) -> None:
         if self.idle_exit is None:
@@ -270,23 +298,19 @@ class Bridge:
         finally:
             self._waiters.pop((chat_jid, message_id), None)
 
-    async def _stream(self, writer: asyncio.StreamWriter) -> None:
-        queue: asyncio.Queue[BridgeEvent] = asyncio.Queue(maxsize=1000)
+    async def _stream(self) -> AsyncIterator[str]:
+        """The event stream's payloads; the server adds heartbeats and closes this generator
+        when the client leaves, which is when it stops counting as attached."""
+        queue: asyncio.Queue[BridgeEvent | None] = asyncio.Queue(maxsize=1000)
         self._subscribers.add(queue)
         self.attached += 1
         try:
-            hello = BridgeEvent(type="connection", state=self.state)
-            writer.write(f"data: {hello.model_dump_json()}\n\n".encode())
-            await writer.drain()
+            yield BridgeEvent(type="connection", state=self.state).model_dump_json()
             while not self._stop.is_set():
-                try:
-                    event = await asyncio.wait_for(queue.get(), _HEARTBEAT)
-                    writer.write(f"data: {event.model_dump_json()}\n\n".encode())
-                except asyncio.TimeoutError:
-                    writer.write(b": ping\n\n")
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+                event = await queue.get()
+                if event is None:
+                    return
+                yield event.model_dump_json()
         finally:
             self._subscribers.discard(queue)
             self.attached -= 1

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import IO
 
+from bridge.control.lockfile import holder_pid as holder_pid
+
 
 class AlreadyRunning(Exception):
     """Another bridge holds the lock for this data directory."""
@@ -44,11 +46,3 @@ class BridgeLock:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-
-
-def holder_pid(path: Path) -> int | None:
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-        return int(text) if text else None
-    except (OSError, ValueError):
-        return None

@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from bridge.control.exit_codes import EXIT_STORE_UNUSABLE
 from bridge.control.lifecycle import clear_user_stopped
 from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
 from bridge.logfile import log_to_file
@@ -19,10 +20,6 @@ from bridge.transport.protocol import Transport
 from store.errors import StoreError
 
 log = logging.getLogger("bridge")
-
-# Exit codes after which restarting the bridge would fail the same way (the supervisor stops).
-EXIT_BAD_SETTINGS = 2
-EXIT_STORE_UNUSABLE = 3
 
 
 def protect_stdout() -> None:

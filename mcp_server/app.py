@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
 from bridge.control.client import ControlClient
+from bridge.control.models import BridgeEvent
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.live import LiveHub
@@ -22,11 +23,25 @@ from store.reader import StoreReader
 R = TypeVar("R")
 
 
+class Supervising(Protocol):
+    """What the tools need of the bridge's supervisor (tests run one bridge in-process)."""
+
+    # Called with every event of the bridge's stream (issue 16: waiting tools, push).
+    listeners: list[Callable[[BridgeEvent], None]]
+
+    @property
+    def healthy(self) -> bool: ...
+
+    async def run(self) -> None: ...
+
+    async def ready(self, timeout: float | None = None) -> ControlClient: ...
+
+
 class App:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, supervisor: Supervising | None = None) -> None:
         self.settings = settings
         self.paths = DataPaths(settings.data_dir)
-        self.supervisor = BridgeSupervisor(settings)
+        self.supervisor: Supervising = supervisor or BridgeSupervisor(settings)
         self._reader: StoreReader | None = None
         # issue 16: the bridge's events for waiting tools and push services.
         self.live = LiveHub()

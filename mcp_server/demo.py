@@ -132,16 +132,11 @@ def run_demo(data_dir: str | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="wamcp-demo-") as tmp:
         asyncio.run(_tour(Path(tmp)))
         from bridge.control.client import ControlClient
-        from bridge.control.models import StopResponse
         from bridge.paths import DataPaths
 
         # Stop the demo's bridge before its folder disappears.
         try:
-            asyncio.run(
-                ControlClient(DataPaths(Path(tmp))).call(
-                    "POST", "/api/stop", StopResponse, timeout=5
-                )
-            )
+            asyncio.run(ControlClient(DataPaths(Path(tmp))).stop(timeout=5))
         except Exception:  # the bridge may already have idled out
             pass
     return 0

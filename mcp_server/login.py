@@ -9,15 +9,12 @@ from collections.abc import Callable
 from bridge.control.client import BridgeError, ControlClient
 from bridge.control.models import (
     BridgeStatus,
-    LogoutResponse,
-    PairCodeResponse,
     PairPhoneRequest,
     QrRequest,
-    QrResponse,
 )
 from bridge.control.qr import qr_terminal
+from bridge.control.states import ConnectionState
 from bridge.settings import Settings
-from bridge.transport.protocol import ConnectionState
 from mcp_server.supervisor import BridgeSupervisor
 
 PAIRING_WINDOW = 180.0
@@ -25,7 +22,7 @@ Out = Callable[[str], None]
 
 
 async def _status(client: ControlClient) -> BridgeStatus:
-    return await client.call("GET", "/api/status", BridgeStatus, timeout=5)
+    return await client.status(timeout=5)
 
 
 async def login(settings: Settings, phone: str | None, out: Out) -> int:
@@ -37,13 +34,7 @@ async def login(settings: Settings, phone: str | None, out: Out) -> int:
     deadline = time.monotonic() + PAIRING_WINDOW
     if phone:
         try:
-            got = await client.call(
-                "POST",
-                "/api/pairing/phone",
-                PairCodeResponse,
-                PairPhoneRequest(phone=phone),
-                timeout=60,
-            )
+            got = await client.pair_phone(PairPhoneRequest(phone=phone), timeout=60)
         except BridgeError as exc:
             out(_cannot_pair(status, exc, f"whatsapp-mcp login --phone {phone}"))
             return 1
@@ -61,9 +52,7 @@ async def login(settings: Settings, phone: str | None, out: Out) -> int:
             return 1
         if not phone:
             try:
-                qr = await client.call(
-                    "POST", "/api/pairing/qr", QrResponse, QrRequest(wait_seconds=5), timeout=15
-                )
+                qr = await client.login_qr(QrRequest(wait_seconds=5), timeout=15)
             except BridgeError as exc:
                 if exc.code in {"whatsapp_unreachable"}:
                     out(_cannot_pair(status, exc, "whatsapp-mcp login"))
@@ -98,6 +87,6 @@ def _cannot_pair(status: BridgeStatus, exc: BridgeError, again: str) -> str:
 
 async def logout(settings: Settings, out: Out) -> int:
     client = await BridgeSupervisor(settings).start_bridge()
-    await client.call("POST", "/api/logout", LogoutResponse, timeout=30)
+    await client.logout(timeout=30)
     out("This device is unlinked from WhatsApp. Stored messages are kept.")
     return 0

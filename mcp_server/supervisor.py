@@ -27,13 +27,12 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 
 from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
+from bridge.control.exit_codes import EXIT_BAD_SETTINGS, EXIT_STORE_UNUSABLE
 from bridge.control.lifecycle import clear_user_stopped, service_record, user_stopped
+from bridge.control.lockfile import holder_pid, lock_is_held
 from bridge.control.models import BridgeEvent
-from bridge.lock import holder_pid
-from bridge.main import EXIT_BAD_SETTINGS, EXIT_STORE_UNUSABLE
 from bridge.paths import DataPaths
 from bridge.settings import Settings, settings_env
 
@@ -50,25 +49,6 @@ def _log_tail(paths: DataPaths, lines: int = 5) -> str:
     except OSError:
         return ""
     return " | ".join(text[-lines:])
-
-
-def lock_is_held(path: Path) -> bool:
-    """Whether some process holds the bridge lock (probed with a shared lock, released at once)."""
-    if os.name == "nt":  # pragma: no cover - msvcrt locks cannot be probed without taking them
-        return True
-    import fcntl
-
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing releases the probe lock if we got it
-    return False
 
 
 class BridgeDown(BridgeUnavailable):

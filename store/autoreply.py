@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from enum import Enum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from store.clock import SYSTEM_CLOCK, Clock, now_ms
 from store.models import from_ms, to_ms
+from store.tx import transaction
 
 ALL_CONTACTS = "all_contacts"
 LedgerState = Literal["claimed", "sent", "failed", "skipped"]
@@ -147,10 +149,6 @@ def _rule(row: Sequence[object]) -> AutoReplyRule:
     )
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
@@ -206,16 +204,17 @@ class AutoReplyReader:
 class AutoReplyStore:
     """The bridge's writer for auto-reply state. Call from one thread (the store-writer thread)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._conn = conn
+        self._clock = clock
         # The ledger guards against double replies: make its commits survive power loss too.
         conn.execute("PRAGMA synchronous = FULL")
 
     def close(self) -> None:
         self._conn.close()
 
-    def _tx(self) -> _Tx:
-        return _Tx(self._conn)
+    def _tx(self) -> AbstractContextManager[None]:
+        return transaction(self._conn)
 
     # ------------------------------------------------------------------ rules
 
@@ -230,7 +229,7 @@ class AutoReplyStore:
         return None if row is None else _rule(row)
 
     def put_rule(self, update: RuleUpdate) -> AutoReplyRule:
-        now = _now_ms()
+        now = now_ms(self._clock)
         with self._tx():
             self._conn.execute(
                 """
@@ -265,7 +264,7 @@ class AutoReplyStore:
         with self._tx():
             cur = self._conn.execute(
                 "UPDATE autoreply_rules SET enabled = 0, updated_at = ? WHERE enabled = 1",
-                (_now_ms(),),
+                (now_ms(self._clock),),
             )
             return cur.rowcount
 
@@ -275,7 +274,7 @@ class AutoReplyStore:
         """At start: attempts a previous bridge claimed but never closed (it stopped or crashed
         in between) become failures. Their messages are not retried: the send may have
         happened."""
-        at = _now_ms()
+        at = now_ms(self._clock)
         detail = "interrupted: the bridge stopped during this reply (not retried)"
         with self._tx():
             seqs = [
@@ -325,7 +324,7 @@ class AutoReplyStore:
         recorded as skipped (caps reached, or I wrote in this chat by hand since
         `takeover_since`). Claim: the new ids are claimed for one reply attempt.
         """
-        at = to_ms(now) if now is not None else _now_ms()
+        at = to_ms(now) if now is not None else now_ms(self._clock)
         with self._tx():
             fresh = [
                 m for m in dict.fromkeys(message_ids) if m not in self.known(chat_jid, message_ids)
@@ -405,7 +404,7 @@ class AutoReplyStore:
                 m for m in dict.fromkeys(message_ids) if m not in self.known(chat_jid, message_ids)
             ]
             if fresh:
-                self._ledger(chat_jid, fresh, rule, "skipped", None, reason, _now_ms())
+                self._ledger(chat_jid, fresh, rule, "skipped", None, reason, now_ms(self._clock))
                 self._count_skip(rule, reason)
             return fresh
 
@@ -421,7 +420,7 @@ class AutoReplyStore:
         total_tokens: int | None = None,
     ) -> None:
         """Close a claimed attempt: its ledger rows and the rule's stats follow."""
-        at = _now_ms()
+        at = now_ms(self._clock)
         with self._tx():
             row = self._conn.execute(
                 "SELECT rule FROM autoreply_replies WHERE seq = ?", (reply_seq,)
@@ -465,16 +464,3 @@ class AutoReplyStore:
 
     def ledger(self, chat_jid: str | None = None) -> list[LedgerEntry]:
         return read_ledger(self._conn, chat_jid)
-
-
-class _Tx:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error (the connection is in autocommit mode)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")

@@ -8,18 +8,39 @@ Times are timezone-aware UTC `datetime`s; the database keeps them as epoch milli
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     field_validator,
     model_serializer,
 )
+
+log = logging.getLogger(__name__)
+
+# SQLite stores integers as signed 64-bit; Python would raise OverflowError at the insert.
+SQLITE_INT_MAX = 2**63 - 1
+
+
+def _size_or_none(value: Any) -> Any:
+    """A count or size from a message that cannot be true (negative, or more than SQLite can
+    hold: protobuf's uint64 goes twice as high) is dropped, not the message carrying it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= SQLITE_INT_MAX:
+            log.warning("dropping an impossible size/count %d from a message", value)
+            return None
+    return value
+
+
+# A non-negative integer field that refuses impossible values by becoming None.
+Size = Annotated[int | None, BeforeValidator(_size_or_none)]
 
 
 def utc(ts: datetime) -> datetime:
@@ -74,10 +95,10 @@ class MediaInfo(_Model):
 
     mime_type: str | None = None
     filename: str | None = None
-    file_size: int | None = None
-    seconds: int | None = None
-    width: int | None = None
-    height: int | None = None
+    file_size: Size = None
+    seconds: Size = None
+    width: Size = None
+    height: Size = None
     url: str | None = None
     direct_path: str | None = None
     media_key: str | None = None
@@ -154,7 +175,7 @@ class ChatRecord(_Model):
     jid: str
     name: str | None = None
     is_group: bool = False
-    unread_count: int | None = None
+    unread_count: Size = None
     last_message_at: datetime | None = None
     topic: str | None = None
     history_end: HistoryEnd | None = None  # issue 16: None = the phone did not say

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from store.errors import SchemaTooNew
+from store.tx import transaction
 
 _V1 = """
 CREATE TABLE chats (
@@ -308,19 +309,13 @@ def migrate(conn: sqlite3.Connection, migrations: list[str] | None = None) -> in
             "your clone or a newer bundle) or point WHATSAPP_MCP_DATA_DIR at another folder."
         )
     while version < len(steps):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             # Re-read under the write lock: another process may have migrated meanwhile.
             version = current_version(conn)
             if version >= len(steps):
-                conn.execute("COMMIT")
                 break
             for statement in _statements(steps[version]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         version += 1
     return version

@@ -12,12 +12,12 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from store import jid as jids
+from store.clock import SYSTEM_CLOCK, Clock, now_ms
 from store.errors import InvalidArgument
 from store.models import (
     ChatRecord,
@@ -32,6 +32,7 @@ from store.models import (
     ReceiptRecord,
     to_ms,
 )
+from store.tx import transaction
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -144,8 +145,9 @@ def _nonempty(value: str | None) -> str | None:
 
 
 class StoreWriter:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._conn = conn
+        self._clock = clock
         # A history sync inserts into four message indexes at ~10k hot spots (one per chat) and
         # at random places (message ids are random): SQLite's default 2 MiB page cache thrashes
         # at a million messages. 64 MiB is only taken as pages are touched.
@@ -167,18 +169,13 @@ class StoreWriter:
     @contextmanager
     def _tx(self) -> Iterator[None]:
         with self._lock:
-            if self._conn.in_transaction:
-                yield
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield
+                with transaction(self._conn):
+                    yield
             except BaseException:
-                self._conn.execute("ROLLBACK")
-                # Mappings learnt inside the failed transaction are gone from the table too.
+                # Mappings learnt inside the undone (sub)transaction are gone from the table too.
                 self._load_lid_map()
                 raise
-            self._conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -389,7 +386,7 @@ class StoreWriter:
             self._upsert_contacts(contacts)
 
     def _upsert_contacts(self, contacts: list[ContactRecord]) -> None:
-        now = _now_ms()
+        now = now_ms(self._clock)
         rows: list[tuple[object, ...]] = []
         for c in contacts:
             try:
@@ -561,7 +558,7 @@ class StoreWriter:
         c.execute(
             "INSERT INTO contacts (jid, phone, lid, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (jid) DO UPDATE SET lid = excluded.lid",
-            (pn, jids.phone_of(pn), lid, _now_ms()),
+            (pn, jids.phone_of(pn), lid, now_ms(self._clock)),
         )
         # Names learnt while only the lid was known fill the gaps of the phone contact.
         c.execute(
@@ -681,7 +678,3 @@ class StoreWriter:
 
 def _json_list(items: list[str]) -> str:
     return json.dumps(items, ensure_ascii=False)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

@@ -3,18 +3,75 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from mcp import Client
 from mcp.types import CallToolResult
 
 from bridge.control.client import BridgeError, ControlClient
-from bridge.control.models import StopResponse
 from bridge.paths import DataPaths
 from store.db import open_reader
+from store.errors import StoreError
+
+T = TypeVar("T")
+
+
+def eventually(
+    check: Callable[[], T],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    ignoring: tuple[type[BaseException], ...] = (),
+    what: str = "the condition",
+) -> T:
+    """Wait until `check()` returns something truthy and return it; exceptions in `ignoring`
+    count as "not yet". The one place tests poll: fails with the last value or error seen."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+            last = value
+        except ignoring as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} did not hold within {timeout} s (last: {last!r})")
+        time.sleep(interval)
+
+
+async def eventually_async(
+    check: Callable[[], Awaitable[T]] | Callable[[], T],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    ignoring: tuple[type[BaseException], ...] = (),
+    what: str = "the condition",
+) -> T:
+    """`eventually` on the running event loop; `check` may be sync or async."""
+    last: object = None
+    try:
+        with anyio.fail_after(timeout):
+            while True:
+                try:
+                    value = check()
+                    if inspect.isawaitable(value):
+                        value = await value
+                    if value:
+                        return value
+                    last = value
+                except ignoring as exc:
+                    last = exc
+                await anyio.sleep(interval)
+    except TimeoutError:
+        raise AssertionError(f"{what} did not hold within {timeout} s (last: {last!r})") from None
 
 
 def sim_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -38,16 +95,15 @@ def sim_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 def wait_healthy(paths: DataPaths, timeout: float = 20.0, tcp: bool = False) -> None:
     client = ControlClient(paths, tcp=tcp)
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            asyncio.run(client.health(timeout=1.0))
-            return
-        except BridgeError as exc:
-            last = exc
-            time.sleep(0.05)
-    raise AssertionError(f"bridge did not become healthy: {last}; log: {read_log(paths)}")
+    try:
+        eventually(
+            lambda: asyncio.run(client.health(timeout=1.0)),
+            timeout=timeout,
+            ignoring=(BridgeError,),
+            what="the bridge's health",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; log: {read_log(paths)}") from None
 
 
 def read_log(paths: DataPaths) -> str:
@@ -59,14 +115,10 @@ def read_log(paths: DataPaths) -> str:
 
 def stop_bridge(paths: DataPaths, tcp: bool = False) -> None:
     try:
-        asyncio.run(
-            ControlClient(paths, tcp=tcp).call("POST", "/api/stop", StopResponse, timeout=5)
-        )
+        asyncio.run(ControlClient(paths, tcp=tcp).stop(timeout=5))
     except BridgeError:
         return
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and paths.token.exists():
-        time.sleep(0.05)
+    eventually(lambda: not paths.token.exists(), what="the bridge removing its token")
 
 
 def text_of(result: CallToolResult) -> str:
@@ -90,12 +142,17 @@ async def error_of(client: Client, tool: str, **args: Any) -> str:
 
 
 def seeded_contact(paths: DataPaths) -> str:
-    """The first saved contact of the simulated world, read from the store file."""
-    conn = open_reader(paths.messages_db)
-    try:
-        row = conn.execute(
-            "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
-        ).fetchone()
-        return str(row[0])
-    finally:
-        conn.close()
+    """The first saved contact of the simulated world, read from the store file. The bridge
+    answers health before the seed's contacts are ingested, so this waits for them."""
+
+    def first() -> str | None:
+        conn = open_reader(paths.messages_db)
+        try:
+            row = conn.execute(
+                "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
+            ).fetchone()
+            return str(row[0]) if row else None
+        finally:
+            conn.close()
+
+    return eventually(first, timeout=30, ignoring=(StoreError,), what="a seeded contact")

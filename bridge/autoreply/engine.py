@@ -63,6 +63,7 @@ from store.autoreply import (
     RuleMode,
     RuleUpdate,
 )
+from store.clock import SYSTEM_CLOCK, utcnow
 from store.db import open_writer
 from store.errors import InvalidArgument, StoreError
 from store.models import Message, MessageRecord, to_ms
@@ -86,7 +87,7 @@ MAX_RATE_RETRIES = 5
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return utcnow(SYSTEM_CLOCK)
 
 
 @dataclass

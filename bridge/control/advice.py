@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.transport.protocol import ConnectionState
+from bridge.control.states import ConnectionState
 from bridge.versions import UPGRADE_COMMAND
 
 ADVICE: dict[ConnectionState, str] = {

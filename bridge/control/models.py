@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.transport.protocol import ConnectionState
+from bridge.control.states import ConnectionState
 from store.models import MessageKind
 from store.sync_state import SyncState
 

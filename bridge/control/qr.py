@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-import segno
+if TYPE_CHECKING:
+    import segno
+
+
+def _make(payload: str) -> segno.QRCode:
+    # Imported on first use: the MCP server needs a QR code only when pairing, and importing
+    # segno at start-up would cost every `initialize`.
+    import segno
+
+    return segno.make_qr(payload)
 
 
 def qr_png(payload: str, *, scale: int = 6) -> bytes:
     buf = io.BytesIO()
-    segno.make_qr(payload).save(buf, kind="png", scale=scale, border=2)
+    _make(payload).save(buf, kind="png", scale=scale, border=2)
     return buf.getvalue()
 
 
 def qr_terminal(payload: str) -> str:
     """Compact terminal art (two QR rows per text line), dark modules drawn as blocks."""
-    matrix = [list(row) for row in segno.make_qr(payload).matrix]
+    matrix = [list(row) for row in _make(payload).matrix]
     size = len(matrix)
     border = 2
     width = size + 2 * border

@@ -30,7 +30,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.errors import InvalidArgument
+from bridge.control.media_paths import MediaFileError as MediaFileError
+from bridge.control.media_paths import check_outbound_path as check_outbound_path
+from bridge.control.media_paths import is_inside
+from bridge.control.media_paths import media_path_for_reading as media_path_for_reading
+from bridge.control.media_paths import parse_roots as parse_roots
 from store.models import MessageKind
 
 MB = 1_000_000
@@ -53,10 +57,6 @@ _FFMPEG_TIMEOUT = 120.0
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 
-class MediaFileError(InvalidArgument):
-    """A file cannot be sent (outside the allowed folders, too big, wrong type)."""
-
-
 @dataclass(frozen=True)
 class OutgoingFile:
     """A file read from an allowed folder, ready to upload."""
@@ -69,78 +69,6 @@ class OutgoingFile:
 
 
 # ---------------------------------------------------------------- allowed folders
-
-
-def parse_roots(raw: str, data_dir: Path) -> list[Path]:
-    """The allowed folders, resolved: `raw` is os.pathsep-separated; empty means the outbox."""
-    out: list[Path] = []
-    for part in raw.split(os.pathsep):
-        part = part.strip()
-        if not part:
-            continue
-        p = Path(part).expanduser()
-        if not p.is_absolute():
-            raise MediaFileError(
-                f"WHATSAPP_MCP_MEDIA_ROOTS entry {part!r} is not an absolute path; list absolute "
-                f"folders separated by {os.pathsep!r}."
-            )
-        out.append(Path(os.path.realpath(p)))
-    return out or [Path(os.path.realpath(data_dir / "outbox"))]
-
-
-def _inside(path: str, root: Path) -> bool:
-    root_s = str(root)
-    try:
-        return os.path.commonpath([path, root_s]) == root_s
-    except ValueError:  # different drives on Windows
-        return False
-
-
-def check_outbound_path(raw: str, roots: list[Path], data_dir: Path) -> Path:
-    """The real path of a file the user may send, or MediaFileError saying why not.
-
-    A relative path is taken relative to the first allowed folder.
-    """
-    where = ", ".join(str(r) for r in roots)
-    if not raw or not raw.strip() or "\x00" in raw:
-        raise MediaFileError(f"Give the path of a file inside an allowed folder ({where}).")
-    given = Path(raw.strip()).expanduser()
-    if ".." in given.parts:
-        raise MediaFileError(
-            f"Paths containing '..' are refused ({raw!r}). Give the file's full path inside an "
-            f"allowed folder ({where})."
-        )
-    candidate = given if given.is_absolute() else roots[0] / given
-    lexical = os.path.abspath(candidate)
-    real = os.path.realpath(candidate)
-    if not any(_inside(real, root) for root in roots):
-        if any(_inside(lexical, root) for root in roots):
-            raise MediaFileError(
-                f"{raw!r} is a symlink (or inside one) that points outside the allowed folders "
-                f"({where}), to {real}. Copy the file itself into {roots[0]} instead."
-            )
-        raise MediaFileError(
-            f"{raw!r} is not inside an allowed folder. Files can be sent only from: {where}. "
-            f"Copy the file into {roots[0]}, or add its folder to WHATSAPP_MCP_MEDIA_ROOTS."
-        )
-    data_real = os.path.realpath(data_dir)
-    if _inside(real, Path(data_real)) and not any(
-        _inside(real, Path(os.path.realpath(data_dir / sub))) for sub in ("outbox", "media")
-    ):
-        raise MediaFileError(
-            f"{raw!r} is part of whatsapp-mcp's own data (the message store or the WhatsApp "
-            "session), which is never sent. Only files in outbox/ and media/ of the data "
-            "folder can be sent."
-        )
-    try:
-        st = os.stat(real)
-    except FileNotFoundError as exc:
-        raise MediaFileError(f"No file at {real}. Check the name (list the folder first).") from exc
-    except OSError as exc:
-        raise MediaFileError(f"Cannot read {real}: {exc.strerror}.") from exc
-    if not stat.S_ISREG(st.st_mode):
-        raise MediaFileError(f"{real} is not a regular file.")
-    return Path(real)
 
 
 # ---------------------------------------------------------------- kinds and limits
@@ -210,7 +138,7 @@ def _open_checked(real: Path, roots: list[Path]) -> int:
         if os.path.exists(proc_link):
             # A folder on the way may have been replaced since the check: judge the opened file.
             opened = os.path.realpath(proc_link)
-            if not any(_inside(opened, root) for root in roots):
+            if not any(is_inside(opened, root) for root in roots):
                 raise MediaFileError(f"{real} moved outside the allowed folders; refused.")
     except BaseException:
         os.close(fd)
@@ -304,7 +232,7 @@ def download_path(
         stem = f"{stem}-{_safe_part(Path(filename).stem, 60)}"
     target = folder / f"{stem}{_extension(mime_type, filename)}"
     root_real = os.path.realpath(media_root)
-    if not _inside(os.path.realpath(target), Path(root_real)):  # defence in depth
+    if not is_inside(os.path.realpath(target), Path(root_real)):  # defence in depth
         raise MediaFileError("Refusing to write a download outside the media folder.")
     return target
 
@@ -322,11 +250,3 @@ def save_download(target: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-
-
-def media_path_for_reading(path: str, media_root: Path) -> Path:
-    """`path` (as the bridge reported it) if it really lies under the media folder."""
-    real = os.path.realpath(path)
-    if not _inside(real, Path(os.path.realpath(media_root))):
-        raise MediaFileError(f"{path} is not inside the media folder; refusing to read it.")
-    return Path(real)

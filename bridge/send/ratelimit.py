@@ -14,18 +14,17 @@ capped at the defaults, except in simulate mode, where no real number can be ban
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-import time
 from datetime import datetime, timezone
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.send.policy import Refusal
 from bridge.settings import Settings
 from store.audit import SendLogStore
+from store.clock import Clock as Clock
+from store.clock import SystemClock as SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +34,6 @@ DEFAULT_PER_DAY = 100
 DEFAULT_MIN_INTERVAL = 8.0
 FANOUT_CHATS = 3
 _MINUTE, _HOUR, _DAY = 60_000, 3_600_000, 86_400_000
-
-
-class Clock(Protocol):
-    """Wall-clock seconds and a way to wait; tests pass a simulated one."""
-
-    def now(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> float:
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 class RateLimits(BaseModel):

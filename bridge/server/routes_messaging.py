@@ -22,7 +22,7 @@ from bridge.control.models import (
 )
 from bridge.send import media_files
 from bridge.server.app import Route
-from bridge.server.http import HttpError
+from bridge.server.errors import HttpError
 from bridge.transport.protocol import MediaUnavailable
 from store.errors import InvalidArgument
 from store.models import MEDIA_KINDS

@@ -15,7 +15,7 @@ from bridge.control.models import (
     QrResponse,
 )
 from bridge.server.app import Route
-from bridge.server.http import HttpError
+from bridge.server.errors import HttpError
 from bridge.transport.protocol import PERMANENT_STATES, ConnectionState
 
 if TYPE_CHECKING:

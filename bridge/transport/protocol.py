@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from enum import Enum
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Connection states are part of the wire contract; defined there, re-exported here.
+from bridge.control.states import PERMANENT_STATES as PERMANENT_STATES
+from bridge.control.states import ConnectionState
 from store.models import (
     ChatRecord,
     ContactRecord,
@@ -33,22 +35,6 @@ from store.models import (
     MessageRecord,
     ReactionRecord,
     ReceiptRecord,
-)
-
-
-class ConnectionState(str, Enum):
-    connected = "connected"
-    connecting = "connecting"
-    pairing = "pairing"
-    logged_out = "logged_out"
-    outdated = "outdated"
-    banned = "banned"
-    stream_replaced = "stream_replaced"
-    disconnected = "disconnected"
-
-
-PERMANENT_STATES = frozenset(
-    {ConnectionState.logged_out, ConnectionState.outdated, ConnectionState.banned}
 )
 
 

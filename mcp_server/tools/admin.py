@@ -9,7 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
-from bridge.control.models import PairCodeResponse, PairPhoneRequest, QrRequest, QrResponse
+from bridge.control.models import PairCodeResponse, PairPhoneRequest, QrRequest
 from bridge.control.qr import qr_png
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
@@ -28,9 +28,7 @@ def register(server: MCPServer, app: App) -> None:
         WhatsApp > Linked devices > Link a device."""
         with tool_errors():
             client = await app.bridge()
-            qr = await client.call(
-                "POST", "/api/pairing/qr", QrResponse, QrRequest(wait_seconds=20), timeout=30
-            )
+            qr = await client.login_qr(QrRequest(wait_seconds=20), timeout=30)
         note = LINK_STEPS
         if qr.png_path:
             note += f" The same image is saved at {qr.png_path}."
@@ -64,10 +62,7 @@ def register(server: MCPServer, app: App) -> None:
         types the code. WhatsApp also shows a notification on the phone."""
         with tool_errors():
             client = await app.bridge()
-            return await client.call(
-                "POST",
-                "/api/pairing/phone",
-                PairCodeResponse,
+            return await client.pair_phone(
                 PairPhoneRequest(phone=phone),
                 timeout=60,
             )

@@ -17,7 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from bridge.control.autoreply import KILL_SWITCH, AutoReplyState, SetAutoReplyRequest
+from bridge.control.autoreply import KILL_SWITCH, SetAutoReplyRequest
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
 from mcp_server.tools.read import READ
@@ -172,7 +172,7 @@ def register(server: MCPServer, app: App) -> None:
                 quiet_hours=quiet_hours,
                 mention_only=mention_only,
             )
-            state = await client.call("POST", "/api/autoreply/rules", AutoReplyState, request)
+            state = await client.set_autoreply(request)
             return await _overview(app, state.rules)
 
     @server.tool(annotations=READ)

@@ -54,10 +54,7 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
             client = await app.bridge()
-            return await client.call(
-                "POST",
-                "/api/react",
-                ReactResponse,
+            return await client.react(
                 ReactRequest(chat=chat_jid, message_id=message_id, emoji=emoji),
             )
 
@@ -78,9 +75,6 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
             client = await app.bridge()
-            return await client.call(
-                "POST",
-                "/api/mark_read",
-                MarkReadResponse,
+            return await client.mark_read(
                 MarkReadRequest(chat=chat_jid, up_to_message_id=up_to_message_id),
             )

@@ -64,7 +64,7 @@ def register(server: MCPServer, app: App) -> None:
         bs: BridgeStatus | None = None
         try:
             client = await app.supervisor.ready(timeout=3.0)
-            bs = await client.call("GET", "/api/status", BridgeStatus, timeout=3.0)
+            bs = await client.status(timeout=3.0)
         except BridgeError as exc:
             bridge_error = exc.message
         counts: StoreCounts | None = None

@@ -11,7 +11,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from bridge.control.models import SendResponse, SendTextRequest
+from bridge.control.models import SendTextRequest
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
 from mcp_server.mentions import Mentions, resolve_mentions
@@ -81,10 +81,7 @@ def register(server: MCPServer, app: App) -> None:
 
             chat_jid, chat_name, mentions = await app.read(prepare)
             client = await app.bridge()
-            sent = await client.call(
-                "POST",
-                "/api/send",
-                SendResponse,
+            sent = await client.send_text(
                 SendTextRequest(
                     to=chat_jid, text=mentions.text, reply_to=reply_to, mentions=mentions.jids
                 ),

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from bridge.control.models import InboundRequest, InboundResponse
+from bridge.control.models import InboundRequest
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
 from store.models import Message
@@ -45,10 +45,7 @@ def register(server: MCPServer, app: App) -> None:
         from WhatsApp. Use it to try the tools without a phone."""
         with tool_errors():
             client = await app.bridge()
-            got = await client.call(
-                "POST",
-                "/api/simulate/inbound",
-                InboundResponse,
+            got = await client.simulate_inbound(
                 InboundRequest(sender=sender, text=text, chat=chat),
             )
             return await app.read(lambda r: r.get_message(got.chat_jid, got.id))

@@ -13,6 +13,7 @@ import anyio
 
 from bridge.daemon import Bridge
 from bridge.ingest.writer_thread import WriterThread
+from bridge.lock import BridgeLock
 from bridge.main import make_transport
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
@@ -21,7 +22,7 @@ from bridge.transport.simulated.network import SimulatedTransport
 from store.db import open_reader, open_writer
 from store.reader import StoreReader
 from store.writer import StoreWriter
-from tests.helpers import sim_env
+from tests.helpers import eventually_async, sim_env
 
 TOM = "447700900418@s.whatsapp.net"  # saved contact "Tom Becker (Landlord)"
 MARIA = "15550100143@s.whatsapp.net"  # saved contact "Maria García"
@@ -46,21 +47,22 @@ def autoreply_settings(data_dir: Path, **extra: str) -> Settings:
 
 
 async def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    """Poll a real condition (no fixed sleeps); returns its first truthy value."""
-    with anyio.fail_after(timeout):
-        while True:
-            value = check()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return value
-            await anyio.sleep(0.02)
+    """Wait for a real condition (sync or async check); returns its first truthy value."""
+
+    async def once() -> Any:
+        value = check()
+        return (await value) if asyncio.iscoroutine(value) else value
+
+    return await eventually_async(once, timeout=timeout, interval=0.02, what=what or "condition")
 
 
 @contextlib.asynccontextmanager
 async def inprocess_bridge(settings: Settings) -> AsyncIterator[Bridge]:
     paths = DataPaths(settings.data_dir)
     paths.ensure()
+    # Held as `python -m bridge` holds it: clients trust the socket only while the lock is held.
+    lock = BridgeLock(paths.lock)
+    lock.acquire()
     conn = open_writer(paths.messages_db)
     read_conn = open_reader(paths.messages_db)
     writer = WriterThread(StoreWriter(conn))
@@ -80,6 +82,7 @@ async def inprocess_bridge(settings: Settings) -> AsyncIterator[Bridge]:
         writer.close()
         conn.close()
         read_conn.close()
+        lock.release()
 
 
 def sim(bridge: Bridge) -> SimulatedTransport:

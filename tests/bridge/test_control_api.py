@@ -19,6 +19,27 @@ from store.db import open_reader
 from tests.helpers import seeded_contact, sim_env, stop_bridge, wait_healthy
 
 
+@pytest.fixture(scope="module")
+def running_bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPaths]:
+    """One simulated `python -m bridge` for the module (each test uses its own texts)."""
+    paths = DataPaths(tmp_path_factory.mktemp("control-api") / "data")
+    paths.ensure()
+    with open(paths.log, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "--idle-exit", "60"],
+            env=sim_env(paths.root),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        wait_healthy(paths)
+        yield paths
+    finally:
+        stop_bridge(paths)
+        proc.wait(10)
+
+
 def raw(paths: DataPaths, data: bytes, *, tcp: bool = False) -> tuple[int, dict[str, object]]:
     if tcp:
         port = int(paths.port_file.read_text(encoding="utf-8"))

@@ -37,6 +37,7 @@ from bridge.transport.simulated.seed import (
 )
 from store.errors import InvalidArgument
 from store.models import MessageKind, ReceiptKind
+from tests.helpers import eventually_async
 
 NOW = datetime(2024, 3, 31, 12, 0, tzinfo=timezone.utc)
 MARIA = "15550100143@s.whatsapp.net"
@@ -215,9 +216,7 @@ async def test_peer_answers_are_capped() -> None:
     await drain_world(t)
     for i in range(MAX_ANSWERS_PER_PEER + 3):
         await t.send_text(OutboundText(chat_jid=MARIA, text=f"ping {i}"))
-    with anyio.fail_after(5):
-        while t._tasks:
-            await anyio.sleep(0.01)
+    await eventually_async(lambda: not t._tasks, timeout=5, interval=0.01, what="answers sent")
     events = await take_until(t, count=t._queue.qsize())
     answers = [e for e in events if isinstance(e, MessageEvent)]
     assert len(answers) == MAX_ANSWERS_PER_PEER

@@ -8,8 +8,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 
@@ -18,7 +18,7 @@ from bridge.control.models import LogoutResponse
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
-from tests.helpers import sim_env, stop_bridge, text_of
+from tests.helpers import eventually, eventually_async, sim_env, stop_bridge, text_of
 from tests.mcp_server.test_stdio import RawServer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -38,12 +38,12 @@ async def test_offline_real_bridge_says_not_paired_and_qr_fails_clearly(
     real_settings: Settings,
 ) -> None:
     async with Client(build_server(real_settings), cache=None) as client:
-        with anyio.fail_after(40):
-            while True:
-                status = (await client.call_tool("get_status", {})).structured_content or {}
-                if status.get("bridge_running") and status.get("state") == "disconnected":
-                    break
-                await anyio.sleep(0.2)
+
+        async def offline() -> dict[str, Any] | None:
+            st = (await client.call_tool("get_status", {})).structured_content or {}
+            return st if st.get("bridge_running") and st.get("state") == "disconnected" else None
+
+        status = await eventually_async(offline, timeout=40, interval=0.2, what="offline bridge")
         assert status["paired"] is False and status["simulate"] is False
         assert "Not paired" in status["advice"]
         start = time.monotonic()
@@ -60,13 +60,12 @@ def test_real_bridge_keeps_server_stdout_pure(data_dir: Path) -> None:
     server = RawServer(data_dir, simulate=False, env=env)
     try:
         server.initialize()
-        deadline = time.monotonic() + 40
-        while True:
-            st = server.call("get_status", {})["result"]["structuredContent"]
-            if st["bridge_running"]:
-                break
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        eventually(
+            lambda: server.call("get_status", {})["result"]["structuredContent"]["bridge_running"],
+            timeout=40,
+            interval=0.2,
+            what="a running bridge",
+        )
         server.call("get_login_qr", {})
         server.call("send_message", {"to": "+15551234567", "text": "hello"})
     finally:
@@ -124,9 +123,9 @@ async def test_simulated_pairing_by_qr_and_by_phone_code(sim_settings: Settings)
         code = await client.call_tool("request_pairing_code", {"phone": "+1 555 000 0000"})
         assert not code.is_error, text_of(code)
         assert len((code.structured_content or {})["code"].replace("-", "")) == 8
-        with anyio.fail_after(20):
-            while True:
-                st = (await client.call_tool("get_status", {})).structured_content or {}
-                if st.get("state") == "connected" and st.get("paired"):
-                    break
-                await anyio.sleep(0.1)
+
+        async def paired() -> bool:
+            st = (await client.call_tool("get_status", {})).structured_content or {}
+            return st.get("state") == "connected" and bool(st.get("paired"))
+
+        await eventually_async(paired, timeout=20, what="a paired, connected bridge")

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
 from bridge.paths import DataPaths
-from tests.helpers import sim_env, stop_bridge
+from tests.helpers import eventually, eventually_async, sim_env, stop_bridge
 
 
 @pytest.fixture
@@ -43,13 +42,13 @@ async def test_a_real_client_over_stdio_reads_searches_and_sends(paths: DataPath
             "send_message",
             "simulate_incoming_message",
         } <= names
-        with anyio.fail_after(30):
-            while True:
-                r = await client.call_tool("list_chats", {"limit": 20})
-                if not r.is_error and len((r.structured_content or {}).get("items", [])) >= 8:
-                    break
-                await anyio.sleep(0.1)
-        chats = (r.structured_content or {})["items"]
+
+        async def seeded() -> list[dict[str, Any]] | None:
+            r = await client.call_tool("list_chats", {"limit": 20})
+            items = (r.structured_content or {}).get("items", [])
+            return items if not r.is_error and len(items) >= 8 else None
+
+        chats = await eventually_async(seeded, timeout=30, what="the seeded chats")
         peer = next(c for c in chats if not c["is_group"])
         sent = await client.call_tool("send_message", {"to": peer["jid"], "text": "ping"})
         assert not sent.is_error, sent.content
@@ -142,14 +141,11 @@ class RawServer:
 
 
 def wait_seeded(server: RawServer) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def seeded() -> bool:
         r = server.call("list_chats", {"limit": 20})
-        items = r.get("result", {}).get("structuredContent", {}).get("items", [])
-        if len(items) >= 8:
-            return
-        time.sleep(0.1)
-    raise AssertionError("seed never appeared")
+        return len(r.get("result", {}).get("structuredContent", {}).get("items", [])) >= 8
+
+    eventually(seeded, timeout=30, interval=0.1, what="the seed")
 
 
 def test_stdout_carries_only_json_rpc_and_the_server_exits_fast(paths: DataPaths) -> None:
@@ -181,14 +177,12 @@ def test_two_servers_started_together_share_one_bridge(paths: DataPaths) -> None
         b.initialize()
         pids = []
         for server in (a, b):
-            deadline = time.monotonic() + 30
-            while True:
+
+            def running(server: RawServer = server) -> dict[str, Any] | None:
                 r = server.call("get_status", {})["result"]["structuredContent"]
-                if r["bridge_running"]:
-                    pids.append(r["bridge_pid"])
-                    break
-                assert time.monotonic() < deadline, r
-                time.sleep(0.1)
+                return r if r["bridge_running"] else None
+
+            pids.append(eventually(running, timeout=30, interval=0.1)["bridge_pid"])
         assert pids[0] == pids[1]
         a.close()
         r = b.call("list_chats", {"limit": 1})

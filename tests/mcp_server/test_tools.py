@@ -1,20 +1,20 @@
-"""Every tool through a real in-process MCP client, against a real bridge on simulated
-WhatsApp spawned by the server itself."""
+"""Every tool through a real MCP client, against a real bridge on simulated WhatsApp, both in
+this process (tests/inprocess.py): the server's control client reaches the bridge's Starlette
+app through httpx2's ASGI transport instead of the socket."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 
-from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
-from tests.helpers import call, error_of, sim_env, stop_bridge
+from tests.helpers import call, error_of, eventually_async, sim_env
+from tests.inprocess import in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -32,16 +32,14 @@ EXPECTED_TOOLS = {
 
 
 @pytest.fixture
-def settings(data_dir: Path) -> Iterator[Settings]:
-    s = load_settings(env=sim_env(data_dir))
-    yield s
-    stop_bridge(DataPaths(data_dir))
+def settings(data_dir: Path) -> Settings:
+    return load_settings(env=sim_env(data_dir))
 
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[Client]:
-    async with Client(build_server(settings), cache=None) as c:
-        yield c
+    async with in_process(settings) as both:
+        yield both.client
 
 
 async def test_tools_are_listed_with_honest_annotations(client: Client) -> None:
@@ -70,26 +68,27 @@ async def test_simulate_tool_is_absent_outside_simulate_mode(tmp_path: Path) -> 
 
 
 async def test_get_status_reports_connected_simulation(client: Client) -> None:
-    with anyio.fail_after(30):
-        while True:
-            status = await call(client, "get_status")
-            if status["state"] == "connected" and status["store"] and status["store"]["messages"]:
-                break
-            await anyio.sleep(0.1)
+    async def connected() -> dict[str, Any] | None:
+        status = await call(client, "get_status")
+        ok = status["state"] == "connected" and status["store"] and status["store"]["messages"]
+        return status if ok else None
+
+    status = await eventually_async(connected, timeout=30, what="a connected, seeded status")
     assert status["simulate"] is True and status["paired"] is True
     assert status["bridge_running"] is True and status["account"]
     assert status["store"]["chats"] >= 8
 
 
 async def wait_for_seed(client: Client) -> list[dict[str, Any]]:
-    with anyio.fail_after(30):
-        while True:
-            result = await client.call_tool("list_chats", {"limit": 50})
-            if not result.is_error and result.structured_content:
-                items = result.structured_content["items"]
-                if len(items) >= 8:
-                    return list(items)
-            await anyio.sleep(0.1)
+    async def chats() -> list[dict[str, Any]] | None:
+        result = await client.call_tool("list_chats", {"limit": 50})
+        if not result.is_error and result.structured_content:
+            items = result.structured_content["items"]
+            if len(items) >= 8:
+                return list(items)
+        return None
+
+    return await eventually_async(chats, timeout=30, what="the seeded chats")
 
 
 async def test_list_chats_pages_with_names_and_get_chat_shows_groups(client: Client) -> None:
@@ -155,13 +154,15 @@ async def test_send_message_reaches_a_contact_who_answers(client: Client) -> Non
     peer = next(c for c in chats if not c["is_group"])
     sent = await call(client, "send_message", to=peer["jid"], text="Are we still on for Friday?")
     assert sent["id"] and sent["chat_jid"] == peer["jid"]
-    with anyio.fail_after(10):
-        while True:
-            msgs = await call(client, "list_messages", chat=peer["jid"], limit=3)
-            newest = msgs["items"][0]
-            if not newest["is_from_me"] and newest["timestamp"] >= sent["timestamp"]:
-                break
-            await anyio.sleep(0.1)
+
+    async def answered() -> dict[str, Any] | None:
+        msgs = await call(client, "list_messages", chat=peer["jid"], limit=3)
+        newest = msgs["items"][0]
+        return (
+            msgs if not newest["is_from_me"] and newest["timestamp"] >= sent["timestamp"] else None
+        )
+
+    msgs = await eventually_async(answered, what="the contact's answer")
     assert any(m["id"] == sent["id"] and m["is_from_me"] for m in msgs["items"])
 
 

@@ -1,5 +1,5 @@
-"""The messaging surface through a real in-process MCP client, against a real bridge process on
-simulated WhatsApp that the server spawns itself (one bridge for the whole module)."""
+"""The messaging surface through a real MCP client, against a real bridge on simulated
+WhatsApp, both in this process (tests/inprocess.py; one bridge for the whole module)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,22 @@ import base64
 import io
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import ImageContent, TextResourceContents
 from PIL import Image
 
-from bridge.control.client import BridgeError, ControlClient
-from bridge.control.models import SendFileRequest, SendFileResponse
+from bridge.control.client import BridgeError
+from bridge.control.models import SendFileRequest
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
-from mcp_server.server import build_server
-from tests.helpers import call, error_of, sim_env, stop_bridge
+from tests.helpers import call, error_of, eventually_async, sim_env
+from tests.inprocess import InProcess, in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -34,28 +33,33 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data_dir = tmp_path_factory.mktemp("messaging") / "data"
-    s = load_settings(env=sim_env(data_dir))
-    yield s
-    stop_bridge(DataPaths(data_dir))
+    return load_settings(env=sim_env(data_dir))
 
 
 @pytest.fixture(scope="module")
-async def client(settings: Settings) -> AsyncIterator[Client]:
-    async with Client(build_server(settings), cache=None) as c:
-        await wait_for_seed(c)
-        yield c
+async def both(settings: Settings) -> AsyncIterator[InProcess]:
+    async with in_process(settings) as running:
+        await wait_for_seed(running.client)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(both: InProcess) -> Client:
+    return both.client
 
 
 async def wait_for_seed(client: Client) -> None:
-    with anyio.fail_after(60):
-        while True:
-            result = await client.call_tool("list_chats", {"limit": 50})
-            if not result.is_error and result.structured_content:
-                if len(result.structured_content["items"]) >= 8:
-                    return
-            await anyio.sleep(0.1)
+    async def seeded() -> bool:
+        result = await client.call_tool("list_chats", {"limit": 50})
+        return bool(
+            not result.is_error
+            and result.structured_content
+            and len(result.structured_content["items"]) >= 8
+        )
+
+    await eventually_async(seeded, timeout=60, what="the seeded chats")
 
 
 async def chats(client: Client, **filters: Any) -> list[dict[str, Any]]:
@@ -228,16 +232,13 @@ async def test_files_outside_the_allowed_folders_are_refused(
 
 
 async def test_the_bridge_refuses_the_same_paths_on_its_own(
-    client: Client, settings: Settings
+    client: Client, both: InProcess, settings: Settings
 ) -> None:
     """A caller that skips the MCP server's check still cannot make the bridge read a file."""
-    bridge = ControlClient(DataPaths(settings.data_dir))
     peer = (await chats(client, kind="direct"))[0]["jid"]
     for path in ("/etc/passwd", "../messages.db", str(DataPaths(settings.data_dir).messages_db)):
         with pytest.raises(BridgeError) as err:
-            await bridge.call(
-                "POST", "/api/send_file", SendFileResponse, SendFileRequest(to=peer, path=path)
-            )
+            await both.control.send_file(SendFileRequest(to=peer, path=path))
         assert err.value.status == 422 and err.value.code == "invalid_argument"
 
 

@@ -1,4 +1,5 @@
-"""The MCP server process starts fast because it never loads the WhatsApp or Gemini stacks."""
+"""The MCP server process starts fast because it never loads the WhatsApp or Gemini stacks, nor
+Pillow and segno before a tool needs them (they are imported on first use)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import mcp_server.cli
 from mcp_server.server import build_server
 build_server(load_settings(simulate=True, data_dir=sys.argv[1]))
 heavy = sorted(
-    m for m in sys.modules if m.split(".")[0] == "neonize" or m.startswith("google.genai")
+    m
+    for m in sys.modules
+    if m.split(".")[0] in ("neonize", "PIL", "segno") or m.startswith("google.genai")
 )
 print(json.dumps(heavy))
 """

@@ -18,6 +18,7 @@ from pathlib import Path
 from bridge.ingest.events import apply_event
 from store.db import open_writer
 from store.writer import StoreWriter
+from tests.helpers import eventually
 from tests.reliability.ingest_driver import missing_committed, read_log
 from tests.reliability.stream import (
     build_stream,
@@ -119,13 +120,19 @@ def crash_round(
     for _ in range(kills):
         before = len(read_log(log)[0])
         proc = _driver(db, log, seed, n_messages)
-        deadline = time.monotonic() + timeout
         # Kill only once this run has committed something: that proves ingest resumed.
-        while len(read_log(log)[0]) <= before and proc.poll() is None:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("the driver committed nothing after a restart")
-            time.sleep(0.005)
+        try:
+            eventually(
+                lambda proc=proc, before=before: (
+                    len(read_log(log)[0]) > before or proc.poll() is not None
+                ),
+                timeout=timeout,
+                interval=0.005,
+                what="the driver committing something after a restart",
+            )
+        except AssertionError:
+            proc.kill()
+            raise
         if proc.poll() is not None:
             _, err = proc.communicate()
             if proc.returncode != 0:

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import eventually
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -80,14 +82,14 @@ class StdioServer:
 
     def wait_bridge(self, timeout: float = 60) -> int:
         """The bridge pid, once get_status reports one running."""
-        deadline = time.monotonic() + timeout
-        while True:
-            st = self.tool("get_status", {})
-            if st.get("bridge_running"):
-                return int(st["bridge_pid"])
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no bridge: {st}")
-            time.sleep(0.05)
+        st = eventually(
+            lambda: (lambda st: st if st.get("bridge_running") else None)(
+                self.tool("get_status", {})
+            ),
+            timeout=timeout,
+            what="a running bridge in get_status",
+        )
+        return int(st["bridge_pid"])
 
     def close(self, timeout: float = 10) -> float:
         """Close stdin as a host does; returns how long the server took to exit."""
@@ -129,14 +131,7 @@ def bridge_processes(data_dir: Path) -> list[int]:
 
 
 def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return eventually(check, timeout=timeout, what=what)
 
 
 def singleton_trial(data_dir: Path, *, servers: int = 5, idle_exit: float = 1.0) -> dict[str, Any]:

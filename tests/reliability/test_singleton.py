@@ -14,6 +14,7 @@ from tests.reliability.procs import singleton_trial
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="counts processes in /proc")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trial", range(2))
 def test_five_servers_at_once_share_one_bridge_and_leave_no_orphan(tmp_path: Path, trial: int):
     result = singleton_trial(tmp_path / f"data{trial}", servers=5, idle_exit=1.0)

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 
@@ -36,7 +35,7 @@ from store.reader import StoreReader
 from store.schema import SCHEMA_VERSION
 from store.writer import StoreWriter
 from tests.autoreply.harness import TOM
-from tests.helpers import sim_env, stop_bridge
+from tests.helpers import eventually_async, sim_env, stop_bridge
 from tests.reliability.sizes import scaled
 from tests.reliability.stream import build_stream
 
@@ -77,6 +76,7 @@ def _read_everything(reader: StoreReader) -> list[Callable[[], object]]:
     ]
 
 
+@pytest.mark.slow
 def test_damaged_pages_give_typed_errors_and_reads_elsewhere_keep_working(tmp_path: Path):
     pristine = tmp_path / "pristine.db"
     make_store(pristine)
@@ -157,6 +157,7 @@ def test_the_bridge_refuses_a_damaged_store_clearly_and_never_touches_the_sessio
     assert paths.session_db.stat().st_mtime_ns == session_mtime
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", sorted(DAMAGE))
 async def test_the_mcp_server_degrades_and_does_not_restart_the_bridge_in_a_loop(
@@ -179,13 +180,15 @@ async def test_the_mcp_server_degrades_and_does_not_restart_the_bridge_in_a_loop
             assert not r.is_error, r.content  # degraded, never failed
             return dict(r.structured_content or {})
 
-        with anyio.fail_after(30):
-            while (
-                app.supervisor.spawned == 0
-                or app.supervisor.healthy
-                or (app.supervisor.last_error is None)
-            ):
-                await anyio.sleep(0.05)
+        await eventually_async(
+            lambda: (
+                app.supervisor.spawned > 0
+                and not app.supervisor.healthy
+                and app.supervisor.last_error is not None
+            ),
+            timeout=30,
+            what="the supervisor giving up on the damaged store",
+        )
         st = await status()
         assert st["state"] == "bridge_unavailable" and not st["bridge_running"]
         assert needle in (st["store_error"] or ""), st
@@ -210,9 +213,11 @@ async def test_the_mcp_server_degrades_and_does_not_restart_the_bridge_in_a_loop
         shutil.copy(pristine, paths.messages_db)
         for suffix in ("-wal", "-shm"):
             Path(str(paths.messages_db) + suffix).unlink(missing_ok=True)
-        with anyio.fail_after(30):
-            while not (await status())["bridge_running"]:
-                await anyio.sleep(0.2)
+
+        async def running() -> bool:
+            return bool((await status())["bridge_running"])
+
+        await eventually_async(running, timeout=30, interval=0.2, what="the bridge back up")
         assert app.supervisor.spawned == 2
 
 

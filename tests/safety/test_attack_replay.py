@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 
@@ -25,7 +24,7 @@ from bridge.paths import DataPaths
 from bridge.settings import load_settings
 from mcp_server.server import build_server
 from store.db import open_reader
-from tests.helpers import call, error_of, seeded_contact, sim_env, stop_bridge
+from tests.helpers import call, error_of, eventually_async, seeded_contact, sim_env, stop_bridge
 
 pytestmark = pytest.mark.anyio
 
@@ -50,14 +49,15 @@ sys.addaudithook(_audit)
 
 
 async def seeded(client: Client) -> list[dict[str, Any]]:
-    with anyio.fail_after(60):
-        while True:
-            result = await client.call_tool("list_chats", {"limit": 50})
-            if not result.is_error and result.structured_content:
-                items = list(result.structured_content["items"])
-                if len(items) >= 8:
-                    return items
-            await anyio.sleep(0.1)
+    async def chats() -> list[dict[str, Any]] | None:
+        result = await client.call_tool("list_chats", {"limit": 50})
+        if not result.is_error and result.structured_content:
+            items = list(result.structured_content["items"])
+            if len(items) >= 8:
+                return items
+        return None
+
+    return await eventually_async(chats, timeout=60, what="the seeded chats")
 
 
 @pytest.fixture

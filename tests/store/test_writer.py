@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
+from store.errors import InvalidArgument
 from store.models import (
     ChatRecord,
     ContactRecord,
@@ -297,8 +300,9 @@ def test_kv_round_trips(writer: StoreWriter):
 
 def test_a_failed_batch_is_rolled_back_entirely(writer: StoreWriter, reader: StoreReader):
     bad = HistoryBatch(messages=[msg("ok"), msg("bad", chat="not a jid")])
-    try:
+    with pytest.raises(InvalidArgument, match="not a jid"):
         writer.ingest_history(bad)
-    except Exception:
-        pass
+    # The good message before the bad one is gone too, and the writer still works.
     assert reader.counts().messages == 0
+    assert writer.ingest_history(HistoryBatch(messages=[msg("ok")])) == 1
+    assert reader.counts().messages == 1

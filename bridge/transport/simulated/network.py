@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.transport.protocol import (
@@ -41,6 +41,7 @@ from bridge.transport.simulated.seed import (
     message_id,
     synthetic_history,
 )
+from store.clock import SYSTEM_CLOCK, utcnow
 from store.errors import InvalidArgument
 from store.jid import is_group, is_lid, is_user, normalize_jid, parse_address, phone_to_jid
 from store.models import (
@@ -63,7 +64,7 @@ _PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ"
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return utcnow(SYSTEM_CLOCK)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""An MCPServer that builds its tools on the first request that needs them, not at start-up.
+
+Building a tool means generating the JSON schemas of its arguments and result with pydantic,
+about 100 ms for this server's tools on a loaded 2-core machine: more than everything else the
+server adds to the SDK's own start-up. `initialize` needs none of it (its answer lists
+capabilities, not tools), so registration is recorded and replayed, in order, on the first
+tools request (`tools/list` or `tools/call`). A host's first `tools/list` pays that cost once;
+the answer to `initialize` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
+from mcp.types import Tool as MCPTool
+
+
+class LazyToolsServer(MCPServer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._pending: list[Callable[[], None]] = []
+        self._built = False
+        super().__init__(*args, **kwargs)
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        def add() -> None:
+            super(LazyToolsServer, self).add_tool(
+                fn,
+                name=name,
+                title=title,
+                description=description,
+                annotations=annotations,
+                icons=icons,
+                meta=meta,
+                structured_output=structured_output,
+            )
+
+        self.after_tools(add)
+
+    def remove_tool(self, name: str) -> None:
+        def remove() -> None:
+            super(LazyToolsServer, self).remove_tool(name)
+
+        self.after_tools(remove)
+
+    def after_tools(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once the tools are built (at once if they are)."""
+        if self._built:
+            fn()
+        else:
+            self._pending.append(fn)
+
+    def build_tools(self) -> None:
+        """Replay the recorded registrations, in order (idempotent)."""
+        self._built = True
+        while self._pending:
+            self._pending.pop(0)()
+
+    async def list_tools(self) -> list[MCPTool]:
+        self.build_tools()
+        return await super().list_tools()
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        self.build_tools()
+        return await super().call_tool(name, arguments, context)
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        # The SDK reads the schema before `call_tool` to validate the arguments.
+        self.build_tools()
+        return super()._tool_input_schema(name)

@@ -1,0 +1,205 @@
+"""The import contract, checked over the AST of every source module (no import is executed).
+
+Rules (each violation is one line of the report):
+- `store` imports nothing of ours;
+- `mcp_server` imports of `bridge` only the contract: `bridge.control`, `bridge.settings`,
+  `bridge.paths`;
+- `bridge.control` (the contract) imports of `bridge` only itself, `bridge.settings` and
+  `bridge.paths`, so the transport depends on it and never the other way;
+- nothing outside `bridge/transport/neonize/` imports neonize;
+- nothing outside `bridge/autoreply/gemini.py` imports google-genai;
+- no import cycles among runtime imports (`if TYPE_CHECKING:` imports do not run, so they
+  cannot form a cycle at import time and are left out of that rule);
+- no module over `max_lines` lines, except the allowlisted ones.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGES = ("store", "bridge", "mcp_server")
+CONTRACT = ("bridge.control", "bridge.settings", "bridge.paths")
+NEONIZE_HOME = "bridge.transport.neonize"
+GENAI_HOME = "bridge.autoreply.gemini"
+
+
+@dataclass
+class Module:
+    name: str
+    path: Path
+    lines: int
+    # (imported module, line, only under TYPE_CHECKING)
+    imports: list[tuple[str, int, bool]] = field(default_factory=list)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(module: Module, node: ast.ImportFrom, known: set[str]) -> list[str]:
+    if node.level:
+        base = module.name.split(".")
+        is_package = module.path.name == "__init__.py"
+        base = base if is_package else base[:-1]
+        base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+        prefix = ".".join(base + ([node.module] if node.module else []))
+    else:
+        prefix = node.module or ""
+    ours = prefix.split(".")[0] in {k.split(".")[0] for k in known}
+    out = []
+    for alias in node.names:
+        candidate = f"{prefix}.{alias.name}"
+        # Ours: a submodule if there is one, else a name in `prefix`. Others: keep the name, so
+        # `from google import genai` reads as google.genai.
+        out.append(candidate if candidate in known or not ours else prefix)
+    return out
+
+
+def parse_tree(root: Path, packages: Iterable[str] = PACKAGES) -> dict[str, Module]:
+    modules: dict[str, Module] = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            name = _module_name(root, path)
+            modules[name] = Module(name, path, text.count("\n") + (not text.endswith("\n")))
+    known = set(modules)
+    for module in modules.values():
+        tree = ast.parse(module.path.read_text(encoding="utf-8"), str(module.path))
+        guarded: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and _is_type_checking(node.test):
+                for inner in node.body:
+                    guarded.update(id(n) for n in ast.walk(inner))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    module.imports.append((alias.name, node.lineno, id(node) in guarded))
+            elif isinstance(node, ast.ImportFrom):
+                for target in _resolve(module, node, known):
+                    module.imports.append((target, node.lineno, id(node) in guarded))
+    return modules
+
+
+def _within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def _ours(name: str, packages: Iterable[str]) -> bool:
+    return any(_within(name, p) for p in packages)
+
+
+def _cycles(modules: dict[str, Module]) -> list[list[str]]:
+    graph = {
+        name: sorted({t for t, _, guarded in m.imports if t in modules and not guarded})
+        for name, m in modules.items()
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+
+    def visit(start: str) -> None:  # Tarjan's strongly connected components, iteratively
+        nonlocal counter
+        work = [(start, iter(graph[start]))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, edges = work[-1]
+            advanced = False
+            for nxt in edges:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(graph[nxt])))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1 or node in graph[node]:
+                    found.append(sorted(component))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return found
+
+
+def violations(
+    root: Path,
+    *,
+    packages: Iterable[str] = PACKAGES,
+    max_lines: int = 400,
+    oversize_allowed: Iterable[str] = (),
+    cycles_allowed: Iterable[tuple[str, ...]] = (),
+) -> list[str]:
+    """Every broken rule in the tree at `root`, as readable lines (empty: the contract holds)."""
+    packages = tuple(packages)
+    modules = parse_tree(root, packages)
+    allowed = set(oversize_allowed)
+    out: list[str] = []
+    for m in modules.values():
+        where = f"{m.path.relative_to(root)}"
+        for target, line in sorted({(t, n) for t, n, _ in m.imports}):
+            at = f"{where}:{line} imports {target}"
+            if (
+                _within(m.name, "store")
+                and _ours(target, packages)
+                and not _within(target, "store")
+            ):
+                out.append(f"{at}: store imports nothing of ours")
+            if (
+                _within(m.name, "mcp_server")
+                and _within(target, "bridge")
+                and not any(_within(target, c) for c in CONTRACT)
+            ):
+                out.append(f"{at}: mcp_server may import only {', '.join(CONTRACT)} of bridge")
+            if (
+                _within(m.name, "bridge.control")
+                and _within(target, "bridge")
+                and not any(_within(target, c) for c in CONTRACT)
+            ):
+                out.append(f"{at}: the contract (bridge.control) must not depend on the bridge")
+            if _within(target, "neonize") and not _within(m.name, NEONIZE_HOME):
+                out.append(f"{at}: only {NEONIZE_HOME} may import neonize")
+            if _within(target, "google.genai") and m.name != GENAI_HOME:
+                out.append(f"{at}: only {GENAI_HOME} may import google-genai")
+        if m.lines > max_lines and m.name not in allowed:
+            out.append(f"{where}: {m.lines} lines, over the limit of {max_lines}")
+    allowed_cycles = {tuple(sorted(c)) for c in cycles_allowed}
+    for cycle in _cycles(modules):
+        if tuple(cycle) in allowed_cycles:
+            continue
+        out.append(f"import cycle: {' <-> '.join(cycle)}")
+    return out

@@ -1,0 +1,126 @@
+"""The import contract and the size rule hold for the source tree, and the checker catches a
+deliberate violation of each rule (so a green run means something)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.architecture import violations
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# TEMPORARY, for the lead to empty after merging the parallel branches: modules other engineers
+# were editing while the tree was reorganised, so they were not split on this branch.
+# `bridge/transport/simulated/network.py` (417 lines) is in the same situation.
+TEMPORARY_OVERSIZE_ALLOWLIST = (
+    "store.reader",
+    "store.writer",
+    "store.autoreply",
+    "bridge.autoreply.engine",
+    "bridge.transport.simulated.seed",
+    "bridge.transport.simulated.network",
+    "bridge.transport.neonize.client",
+    "bridge.transport.neonize.convert",
+)
+# TEMPORARY, same reason (engineer 12 owns neonize/client.py): convert.py imports
+# `prepare_neonize_environment` from client.py, which imports convert lazily. The fix is to move
+# that function (and `_env_ready`) into `bridge/transport/neonize/env.py`.
+TEMPORARY_CYCLE_ALLOWLIST = (
+    ("bridge.transport.neonize.client", "bridge.transport.neonize.convert"),
+)
+
+
+def test_the_source_tree_keeps_the_import_contract() -> None:
+    assert (
+        violations(
+            ROOT,
+            oversize_allowed=TEMPORARY_OVERSIZE_ALLOWLIST,
+            cycles_allowed=TEMPORARY_CYCLE_ALLOWLIST,
+        )
+        == []
+    )
+
+
+def test_the_allowlists_name_only_modules_that_need_them() -> None:
+    """An allowlist entry that no longer applies is removed, so the lists only shrink."""
+    over = violations(ROOT, cycles_allowed=TEMPORARY_CYCLE_ALLOWLIST)
+    for name in TEMPORARY_OVERSIZE_ALLOWLIST:
+        path = name.replace(".", "/") + ".py"
+        assert any(v.startswith(f"{path}: ") for v in over), f"{name} is no longer oversize"
+    cycles = [v for v in violations(ROOT, max_lines=10**9) if v.startswith("import cycle")]
+    assert len(cycles) == len(TEMPORARY_CYCLE_ALLOWLIST), cycles
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in {
+        "store/__init__.py": "",
+        "bridge/__init__.py": "",
+        "bridge/control/__init__.py": "",
+        "bridge/transport/__init__.py": "",
+        "mcp_server/__init__.py": "",
+        **files,
+    }.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "store/models.py": "import json\n",
+            "store/reader.py": "from store.models import json\nfrom . import models\n",
+            "bridge/control/models.py": "from store import models\n",
+            "bridge/transport/protocol.py": "from bridge.control.models import x\n",
+            "bridge/daemon.py": (
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                "    from bridge.routes import R\n"
+            ),
+            "bridge/routes.py": "from bridge.daemon import Bridge\n",
+            "mcp_server/server.py": "from bridge.control import models\nimport bridge.paths\n",
+        },
+    )
+    assert violations(root) == []
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"store/x.py": "from bridge.daemon import Bridge\n"}, "store imports nothing of ours"),
+        ({"store/x.py": "import mcp_server.app\n"}, "store imports nothing of ours"),
+        ({"mcp_server/x.py": "from bridge.main import EXIT\n"}, "mcp_server may import only"),
+        ({"mcp_server/x.py": "from bridge import lock\n"}, "mcp_server may import only"),
+        (
+            {"bridge/control/x.py": "from bridge.transport.protocol import S\n"},
+            "must not depend on the bridge",
+        ),
+        ({"bridge/x.py": "import neonize.client\n"}, "only bridge.transport.neonize"),
+        ({"mcp_server/x.py": "from neonize.proto import N\n"}, "only bridge.transport.neonize"),
+        ({"bridge/x.py": "from google import genai\n"}, "only bridge.autoreply.gemini"),
+        ({"bridge/x.py": "import google.genai.types\n"}, "only bridge.autoreply.gemini"),
+        (
+            {"bridge/a.py": "import bridge.b\n", "bridge/b.py": "def f():\n    import bridge.a\n"},
+            "import cycle: bridge.a <-> bridge.b",
+        ),
+        (
+            {"bridge/a.py": "from . import b\n", "bridge/b.py": "from .a import thing\n"},
+            "import cycle: bridge.a <-> bridge.b",
+        ),
+        ({"bridge/big.py": "x = 1\n" * 401}, "401 lines, over the limit of 400"),
+    ],
+)
+def test_the_checker_fails_on_a_deliberate_violation(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    found = violations(_tree(tmp_path, files))
+    assert any(expected in v for v in found), found
+
+
+def test_the_allowlists_excuse_only_what_they_name(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"bridge/big.py": "x = 1\n" * 401, "bridge/huge.py": "x = 1\n" * 500})
+    found = violations(root, oversize_allowed=("bridge.big",))
+    assert found == ["bridge/huge.py: 500 lines, over the limit of 400"]
