@@ -121,8 +121,8 @@ def run_soak(
     log: bool = False,
 ) -> dict[str, Any]:
     from bridge.control.client import BridgeError, ControlClient
+    from bridge.control.lockfile import holder_pid
     from bridge.control.models import InboundRequest, InboundResponse
-    from bridge.lock import holder_pid
     from bridge.paths import DataPaths
     from tests.helpers import stop_bridge, wait_healthy
 

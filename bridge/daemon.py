@@ -34,6 +34,7 @@ from bridge.control.models import (
     StopResponse,
 )
 from bridge.control.qr import qr_png
+from bridge.control.versions import OUTDATED_KV
 from bridge.ingest.events import apply_event
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths, write_private, write_private_bytes
@@ -56,7 +57,6 @@ from bridge.transport.protocol import (
     TransportError,
     TransportEvent,
 )
-from bridge.versions import OUTDATED_KV
 from store import sync_state
 from store.errors import Ambiguous, InvalidArgument, NotFound, StoreError
 from store.reader import StoreReader

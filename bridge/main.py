@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bridge.control.exit_codes import EXIT_STORE_UNUSABLE
 from bridge.control.lifecycle import clear_user_stopped
-from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
+from bridge.control.lockfile import AlreadyRunning, BridgeLock, holder_pid
 from bridge.logfile import log_to_file
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings

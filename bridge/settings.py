@@ -148,7 +148,7 @@ class Settings(BaseModel):
     @field_validator("channel_chats")
     @classmethod
     def _channel_chats(cls, value: str) -> str:
-        from bridge.channel_chats import parse_channel_chats
+        from bridge.control.channel_chats import parse_channel_chats
 
         parse_channel_chats(value)
         return value

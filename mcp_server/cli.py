@@ -19,28 +19,12 @@ Every bad input is one line on stderr naming the fix, and exit code 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NoReturn
 
 from bridge.control.client import BridgeError
-from bridge.settings import Settings, SettingsError, load_settings, settings_env
-
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A bad argument: one line telling the user how to fix it (exit 2)."""
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    help: str
-    run: Callable[[argparse.Namespace], int]
-    add_args: Callable[[argparse.ArgumentParser], None] | None = None
+from bridge.settings import SettingsError
+from mcp_server.commands.base import EXIT_USAGE, Command, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,21 +50,6 @@ def _global_options(p: argparse.ArgumentParser, *, top: bool) -> None:
         metavar="N",
         help="add N synthetic history messages in simulate mode",
     )
-
-
-def out(text: str) -> None:
-    """CLI subcommands other than `serve` own their stdout; `serve` never calls this."""
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def settings_for(args: argparse.Namespace) -> Settings:
-    s = load_settings(
-        data_dir=args.data_dir, simulate=args.simulate, simulate_history=args.simulate_history
-    )
-    # Children (the bridge) read the same values from the environment.
-    os.environ.update(settings_env(s))
-    return s
 
 
 def _commands() -> list[Command]:

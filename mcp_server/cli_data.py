@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
 from bridge.control.importing import ImportReport, ImportRequest, check_import_path, import_roots
-from bridge.lock import AlreadyRunning, BridgeLock
+from bridge.control.lockfile import AlreadyRunning, BridgeLock
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.tools.data import import_progress, import_via_bridge

@@ -28,7 +28,7 @@ from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestPar
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
-from bridge.channel_chats import ChannelChats, parse_channel_chats
+from bridge.control.channel_chats import ChannelChats, parse_channel_chats
 from bridge.control.models import BridgeEvent
 from mcp_server.app import App
 from store import live as live_q

@@ -17,10 +17,10 @@ import httpx2
 from mcp import Client
 
 from bridge.control.client import ControlClient
+from bridge.control.lockfile import BridgeLock
 from bridge.control.models import BridgeEvent
 from bridge.daemon import Bridge
 from bridge.ingest.writer_thread import WriterThread
-from bridge.lock import BridgeLock
 from bridge.main import make_transport
 from bridge.paths import DataPaths
 from bridge.settings import Settings

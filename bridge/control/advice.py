@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.control.states import ConnectionState
-from bridge.versions import UPGRADE_COMMAND
+from bridge.control.versions import UPGRADE_COMMAND
 
 ADVICE: dict[ConnectionState, str] = {
     ConnectionState.connected: "Connected to WhatsApp; messages arrive live.",

@@ -1,13 +1,15 @@
-"""Reading the bridge's singleton lock from outside: who holds it, and whether anyone does.
+"""The singleton lock: one bridge per data directory, held for the bridge's whole life.
 
-Here (not in `bridge.lock`, which takes the lock) because the MCP server and the CLI ask these
-questions and may import only the contract package.
+An OS lock (not a PID file) so it is released by the kernel however the process dies. It lives
+in the contract package because the MCP server and the CLI ask who holds it, and an offline
+import takes it so that no bridge starts writing meanwhile.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO
 
 
 def holder_pid(path: Path) -> int | None:
@@ -36,3 +38,39 @@ def lock_is_held(path: Path) -> bool:
     finally:
         os.close(fd)  # closing releases the probe lock if we got it
     return False
+
+
+class AlreadyRunning(Exception):
+    """Another bridge holds the lock for this data directory."""
+
+
+class BridgeLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> None:
+        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the lock's life
+        os.chmod(self.path, 0o600)
+        try:
+            if os.name == "nt":  # pragma: no cover - exercised on Windows only
+                import msvcrt
+
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            fh.close()
+            raise AlreadyRunning(f"another bridge holds {self.path}") from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

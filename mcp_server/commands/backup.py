@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 
 from bridge.paths import DataPaths
-from mcp_server.cli import Command, UsageError, out, settings_for
+from mcp_server.commands.base import Command, UsageError, out, settings_for
 
 SESSION_WARNING = (
     "WARNING: session.db holds this device's WhatsApp keys. Anyone with the copy can read and "

@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 import time
 
 from bridge.control.client import BridgeError, ControlClient
 from bridge.control.lifecycle import clear_user_stopped, mark_user_stopped, service_record
+from bridge.control.lockfile import holder_pid
 from bridge.control.models import StopResponse
-from bridge.lock import holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings
-from mcp_server.cli import Command, out, settings_for
+from mcp_server.commands.base import Command, out, settings_for
 
 # E.164: a country code and the subscriber number, 7 to 15 digits in all.
 _PHONE = re.compile(r"\d{7,15}")
@@ -36,8 +37,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _bridge(args: argparse.Namespace) -> int:
     settings = settings_for(args)
-    from bridge.main import main as bridge_main
-
     paths = DataPaths(settings.data_dir)
     argv = ["--data-dir", str(settings.data_dir)]
     if not sys.stderr.isatty():
@@ -45,7 +44,16 @@ def _bridge(args: argparse.Namespace) -> int:
         argv += ["--log-file", str(paths.log)]
     if settings.simulate:
         argv.append("--simulate")
-    return bridge_main(argv)
+    # `python -m bridge` in this process's place: the MCP server's side may import only the
+    # contract (bridge.control), not the daemon.
+    argv = [sys.executable, "-m", "bridge", *argv]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "nt":  # pragma: no cover - no exec on Windows: wait for the child instead
+        import subprocess
+
+        return subprocess.call(argv)
+    os.execv(sys.executable, argv)
 
 
 def _stop(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from mcp_server import cli_data
-from mcp_server.cli import Command, settings_for
+from mcp_server.commands.base import Command, settings_for
 
 
 def _run(name: str) -> Callable[[argparse.Namespace], int]:

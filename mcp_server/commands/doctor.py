@@ -11,16 +11,16 @@ import sys
 from bridge.control.client import BridgeError
 from bridge.control.lifecycle import service_record, user_stopped
 from bridge.control.models import BridgeStatus
-from bridge.paths import DataPaths
-from bridge.transport.protocol import ConnectionState
-from bridge.versions import (
+from bridge.control.states import ConnectionState
+from bridge.control.versions import (
     DISTRIBUTION,
     OUTDATED_KV,
     UPGRADE_COMMAND,
     installed_version,
     neonize_pin,
 )
-from mcp_server.cli import Command, out, settings_for
+from bridge.paths import DataPaths
+from mcp_server.commands.base import Command, out, settings_for
 from mcp_server.commands.core import client_for
 from store.db import open_reader
 from store.errors import StoreError

@@ -27,7 +27,7 @@ from bridge.control.lifecycle import (
 )
 from bridge.paths import DataPaths, write_private
 from bridge.settings import PASSTHROUGH_ENV_VARS, Settings
-from mcp_server.cli import Command, UsageError, out, settings_for
+from mcp_server.commands.base import Command, UsageError, out, settings_for
 
 UNIT_NAME = "whatsapp-mcp-bridge"
 LAUNCHD_LABEL = "io.github.whatsapp-mcp.bridge"

@@ -11,7 +11,7 @@ from bridge.control.client import BridgeError
 from bridge.control.lifecycle import service_record, user_stopped
 from bridge.control.models import BridgeStatus
 from bridge.paths import DataPaths
-from mcp_server.cli import Command, out, settings_for
+from mcp_server.commands.base import Command, out, settings_for
 from mcp_server.commands.core import client_for
 from store.autoreply import AutoReplyReader, AutoReplyRule
 from store.db import open_reader

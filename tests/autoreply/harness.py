@@ -11,9 +11,9 @@ from typing import Any
 
 import anyio
 
+from bridge.control.lockfile import BridgeLock
 from bridge.daemon import Bridge
 from bridge.ingest.writer_thread import WriterThread
-from bridge.lock import BridgeLock
 from bridge.main import make_transport
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings

@@ -21,7 +21,7 @@ import pytest
 
 from bridge.control.channel import ChannelUntrusted, trusted_socket
 from bridge.control.client import BridgeUnavailable, ControlClient
-from bridge.lock import BridgeLock
+from bridge.control.lockfile import BridgeLock
 from bridge.paths import DataPaths, UnsafeDirectory, runtime_dir
 from tests.helpers import sim_env, stop_bridge, wait_healthy
 

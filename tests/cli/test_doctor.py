@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bridge.control.versions import DISTRIBUTION, OUTDATED_KV
 from bridge.transport.protocol import ConnectionEvent, ConnectionState
-from bridge.versions import DISTRIBUTION, OUTDATED_KV
 from store.db import open_reader
 from tests.autoreply.harness import autoreply_settings, inprocess_bridge, sim, wait_until
 from tests.helpers import sim_env

@@ -17,8 +17,8 @@ import pytest
 from bridge.control.autoreply import AutoReplyState, SetAutoReplyRequest
 from bridge.control.client import ControlClient
 from bridge.control.lifecycle import ServiceRecord, write_service_record
+from bridge.control.lockfile import holder_pid
 from bridge.control.models import BridgeStatus, InboundRequest, InboundResponse
-from bridge.lock import holder_pid
 from bridge.paths import DataPaths
 from store.db import open_reader
 from tests.helpers import sim_env, wait_healthy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.channel_chats import parse_channel_chats
+from bridge.control.channel_chats import parse_channel_chats
 from bridge.settings import SettingsError, load_settings
 from mcp_server.push import RateWindow, channel_allows
 

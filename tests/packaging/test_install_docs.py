@@ -8,8 +8,8 @@ import re
 from pathlib import Path, PureWindowsPath
 
 from bridge.control.advice import ADVICE
+from bridge.control.versions import DISTRIBUTION, UPGRADE_COMMAND
 from bridge.transport.protocol import ConnectionState
-from bridge.versions import DISTRIBUTION, UPGRADE_COMMAND
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

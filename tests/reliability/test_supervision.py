@@ -18,7 +18,7 @@ import pytest
 from mcp import Client
 
 from bridge.control.advice import ADVICE
-from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
+from bridge.control.lockfile import AlreadyRunning, BridgeLock, holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from bridge.transport.protocol import ConnectionEvent, ConnectionState

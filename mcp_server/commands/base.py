@@ -1,0 +1,44 @@
+"""What every CLI subcommand shares: the `Command` record, the usage error, stdout, settings.
+
+Its own module (not `mcp_server.cli`) so the subcommand modules and the CLI that registers them
+do not import each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bridge.settings import Settings, load_settings, settings_env
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad argument: one line telling the user how to fix it (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    add_args: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+def out(text: str) -> None:
+    """CLI subcommands other than `serve` own their stdout; `serve` never calls this."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    s = load_settings(
+        data_dir=args.data_dir, simulate=args.simulate, simulate_history=args.simulate_history
+    )
+    # Children (the bridge) read the same values from the environment.
+    os.environ.update(settings_env(s))
+    return s
