@@ -121,3 +121,23 @@ def phone_of(jid: str | None) -> str | None:
     if jid and is_user(jid):
         return "+" + user_part(jid)
     return None
+
+
+def parse_recipients(raw: str) -> frozenset[str]:
+    """`"+44 7700 900123, 12345@lid"` → canonical JIDs. Raises ValueError naming a bad entry."""
+    out: set[str] = set()
+    for part in re.split(r"[,;\n]", raw):
+        entry = part.strip()
+        if not entry:
+            continue
+        try:
+            jid = parse_address(entry)
+        except InvalidArgument as exc:
+            raise ValueError(str(exc)) from exc
+        if jid is None:
+            raise ValueError(
+                f"{entry!r} is not a phone number or JID; write numbers with their country code "
+                "(+15551234567) and separate entries with commas."
+            )
+        out.add(jid)
+    return frozenset(out)

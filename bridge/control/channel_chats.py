@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bridge.send.policy import parse_recipients
+from store.jid import parse_recipients
 
 CONTACTS = "contacts"
 

@@ -21,8 +21,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from store.audit import RecipientFacts
-from store.errors import InvalidArgument
-from store.jid import is_broadcast_or_newsletter, parse_address
+from store.jid import is_broadcast_or_newsletter
+from store.jid import parse_recipients as parse_recipients  # used by settings and tests
 from store.text import strip_hidden
 
 SendPolicy = Literal["contacts", "known", "any"]
@@ -61,26 +61,6 @@ class PolicyConfig(BaseModel):
     allowed: frozenset[str] = frozenset()
     blocked: frozenset[str] = frozenset()
     read_only: bool = False
-
-
-def parse_recipients(raw: str) -> frozenset[str]:
-    """`"+44 7700 900123, 12345@lid"` → canonical JIDs. Raises ValueError naming a bad entry."""
-    out: set[str] = set()
-    for part in re.split(r"[,;\n]", raw):
-        entry = part.strip()
-        if not entry:
-            continue
-        try:
-            jid = parse_address(entry)
-        except InvalidArgument as exc:
-            raise ValueError(str(exc)) from exc
-        if jid is None:
-            raise ValueError(
-                f"{entry!r} is not a phone number or JID; write numbers with their country code "
-                "(+15551234567) and separate entries with commas."
-            )
-        out.add(jid)
-    return frozenset(out)
 
 
 def text_sha256(text: str) -> str:
