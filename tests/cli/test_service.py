@@ -34,6 +34,9 @@ def _cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
         WHATSAPP_MCP_AUTOREPLY_DEBOUNCE="0.3",
         WHATSAPP_MCP_AUTOREPLY_DELAY_MIN="0",
         WHATSAPP_MCP_AUTOREPLY_DELAY_MAX="0.01",
+        # The simulated peer answers an auto-reply, which the rule would answer again: keep
+        # the peer quiet for the test's length so "1 replies today" is the whole story.
+        WHATSAPP_MCP_SIMULATE_REPLY_DELAY="300",
         **extra,
     )
     env.pop("WHATSAPP_MCP_SIMULATE")  # only --simulate on the command line says so
