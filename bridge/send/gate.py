@@ -29,6 +29,7 @@ from bridge.send.policy import (
     parse_recipients,
 )
 from bridge.send.ratelimit import Clock, RateLimiter, RateLimits, SystemClock
+from bridge.send.visible import check_reaction, check_visible
 from bridge.settings import Settings
 from bridge.transport.protocol import Transport
 from store.audit import Outcome, SendLogStore
@@ -59,6 +60,8 @@ class GateAction(Protocol):
     def origin(self) -> str: ...
     @property
     def text(self) -> str | None: ...
+    @property
+    def quote(self) -> str | None: ...
 
 
 class SendGate:
@@ -141,10 +144,9 @@ class SendGate:
                 message="The bridge runs in read-only mode (WHATSAPP_MCP_READ_ONLY=1) and sends "
                 "nothing. The user can set WHATSAPP_MCP_READ_ONLY=0 to allow sending.",
             )
-        if action.text:  # "" is a reaction's removal; requests reject empty message text
-            refusal = check_content(action.text)
-            if refusal is not None:
-                return refusal
+        refusal = _check_visible_parts(action)
+        if refusal is not None:
+            return refusal
         if action.kind != "mark_read":  # a read receipt answers a chat; it reaches nobody new
             facts = await self._runner.run(self.store.recipient_facts, action.chat_jid)
             refusal = check_recipient(
@@ -200,6 +202,24 @@ class SendGate:
             spacing_ms=self.limiter.draw_spacing_ms(),
         )
         await self._runner.run(self.store.record, row)
+
+
+def _check_visible_parts(action: GateAction) -> Refusal | None:
+    """What the action puts on a screen, measured as rendered (bridge/send/visible.py)."""
+    if action.kind == "reaction":
+        # "" removes my reaction; anything else is exactly one emoji.
+        return check_reaction(action.text) if action.text else None
+    if action.text:  # requests reject empty message text
+        refusal = check_content(action.text, what="caption" if action.kind == "media" else "text")
+        if refusal is not None:
+            return refusal
+    if action.quote:
+        return check_visible(
+            action.quote,
+            what="quoted message",
+            fix="Send it without reply_to, or reply to another message.",
+        )
+    return None
 
 
 def open_gate(settings: Settings, writer: WriterThread, transport: Transport) -> SendGate:

@@ -20,36 +20,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bridge.send.refusal import Refusal
+from bridge.send.visible import MAX_TEXT_LENGTH as MAX_TEXT_LENGTH
+from bridge.send.visible import check_visible, visible_text
 from store.audit import RecipientFacts
 from store.errors import InvalidArgument
 from store.jid import is_broadcast_or_newsletter, parse_address
-from store.text import strip_hidden
 
 SendPolicy = Literal["contacts", "known", "any"]
-
-# WhatsApp rejects text messages longer than this (characters).
-MAX_TEXT_LENGTH = 65536
-# A run of whitespace longer than this, or with more line breaks, can push text out of sight
-# of a user approving the call (the "hundreds of spaces" exfiltration trick).
-MAX_WHITESPACE_RUN = 12
-MAX_LINE_BREAKS_IN_RUN = 4
-# Many short runs do the same job as one long one: cap whitespace beyond single spaces.
-MAX_EXTRA_WHITESPACE = 200
-
-# Characters that render as nothing or as blank space but are not `str.isspace()`: Hangul
-# fillers, Braille blank, Khmer inherent vowels, soft hyphen, combining grapheme joiner.
-_BLANK_LOOKALIKES = "\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5"
-_INVISIBLE_EXTRA = "\u00ad\u034f" + _BLANK_LOOKALIKES
-_WS_RUN = re.compile(f"[\\s{_BLANK_LOOKALIKES}]+")
-
-
-class Refusal(BaseModel):
-    """Why a send may not happen: a stable code and a message a user can act on."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    message: str
 
 
 class PolicyConfig(BaseModel):
@@ -88,53 +66,16 @@ def text_sha256(text: str) -> str:
 
 
 def fanout_key(text: str) -> str:
-    """The same text for the fan-out rule: case, width and spacing differences do not count."""
-    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """The same text for the fan-out rule, as a person sees it: invisible characters, case,
+    width and spacing differences do not count."""
+    folded = " ".join(unicodedata.normalize("NFKC", visible_text(text)).casefold().split())
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
-def check_content(text: str) -> Refusal | None:
-    """Refuse text that hides content from a human reviewer or that WhatsApp would reject."""
-    if len(text) > MAX_TEXT_LENGTH:
-        return Refusal(
-            code="text_too_long",
-            message=f"The text has {len(text)} characters; WhatsApp allows at most "
-            f"{MAX_TEXT_LENGTH}. Shorten it or split it into several messages.",
-        )
-    if not text.strip(" \t\r\n\u00a0" + _BLANK_LOOKALIKES):
-        return Refusal(code="empty_text", message="The text is empty or only whitespace.")
-    _, hidden = strip_hidden(text)
-    extra = [ch for ch in text if ch in _INVISIBLE_EXTRA and ch not in _BLANK_LOOKALIKES]
-    controls = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t"]
-    if hidden or extra or controls:
-        return Refusal(
-            code="hidden_characters",
-            message="The text contains invisible, direction-changing (bidi), Unicode tag or "
-            "control characters, which can hide content from the person approving the send. "
-            "Remove them and send plain text. No setting allows this.",
-        )
-    longest, breaks, surplus = 0, 0, 0
-    for run in _WS_RUN.finditer(text):
-        size = len(run.group())
-        longest = max(longest, size)
-        breaks = max(breaks, run.group().count("\n"))
-        surplus += size - 1
-    if longest > MAX_WHITESPACE_RUN or breaks > MAX_LINE_BREAKS_IN_RUN:
-        return Refusal(
-            code="whitespace_padding",
-            message=f"The text contains a run of {longest} whitespace characters "
-            f"({breaks} line breaks); more than {MAX_WHITESPACE_RUN} characters or "
-            f"{MAX_LINE_BREAKS_IN_RUN} line breaks in a row can push content out of sight of "
-            "the person approving the send. Remove the padding. No setting allows this.",
-        )
-    if surplus > MAX_EXTRA_WHITESPACE:
-        return Refusal(
-            code="whitespace_padding",
-            message=f"The text carries {surplus} whitespace characters beyond single spaces "
-            f"(at most {MAX_EXTRA_WHITESPACE}); padding like this can hide content from the "
-            "person approving the send. Remove it. No setting allows this.",
-        )
-    return None
+def check_content(text: str, *, what: str = "text") -> Refusal | None:
+    """Refuse text that hides content from a human reviewer or that WhatsApp would reject
+    (the rules: bridge/send/visible.py)."""
+    return check_visible(text, what=what)
 
 
 def check_recipient(
