@@ -45,6 +45,9 @@ _CONTROL = regex.compile(r"[\p{Cc}--[\t\n\r]]", flags=regex.V1)
 _MARK = regex.compile(r"[\p{Mn}\p{Me}]")
 # Characters that look like a blank but are not Unicode white space.
 _BLANK = regex.compile(r"[\p{White_Space}\u2800]")
+_BLANK_RUN = regex.compile(r"[\p{White_Space}\u2800]+")
+# Every Unicode line break (CR LF counts once): LF, VT, FF, CR, NEL, LS, PS.
+_LINE_BREAK = regex.compile(r"\r\n|[\n\v\f\r\x85\u2028\u2029]")
 _EMOJI = regex.compile(r"\p{Emoji}")
 _PICTOGRAPH = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}]")
 # Scripts whose letters take ZWJ/ZWNJ to choose a joining or conjunct form.
@@ -56,6 +59,9 @@ _JOINING_LETTER = regex.compile(
     r"[[\p{L}\p{M}]&&[" + "".join(rf"\p{{scx={s}}}" for s in _JOINING_SCRIPTS) + "]]",
     flags=regex.V1,
 )
+# A virama asks for a half form; a joiner after it is meaningful at a word's end too
+# (Malayalam chillu letters written the older way: ന് + ZWJ).
+_VIRAMA = regex.compile(r"\p{ccc=Virama}")
 _MONGOLIAN = regex.compile(r"\p{scx=Mongolian}")
 # The only RGI tag sequences: the flags of England, Scotland and Wales.
 _SUBDIVISION_FLAG = regex.compile(
@@ -95,11 +101,10 @@ def _allowed_invisible(text: str, i: int, flag_tags: set[int]) -> bool:
         if emoji_before and nxt != "" and _PICTOGRAPH.match(nxt) is not None:
             return True
     if ch in (ZWJ, ZWNJ):
-        return (
-            prev != ""
-            and nxt != ""
-            and _JOINING_LETTER.match(prev) is not None
-            and _JOINING_LETTER.match(nxt) is not None
+        if prev == "" or _JOINING_LETTER.match(prev) is None:
+            return False
+        return _VIRAMA.match(prev) is not None or (
+            nxt != "" and _JOINING_LETTER.match(nxt) is not None
         )
     if ch in (VS15, VS16):
         # One presentation selector right after a character that has an emoji form.
@@ -109,23 +114,29 @@ def _allowed_invisible(text: str, i: int, flag_tags: set[int]) -> bool:
     return False
 
 
-def _hidden_refusal(what: str, ch: str, fix: str) -> Refusal:
+def _hidden_refusal(what: str, ch: str) -> Refusal:
     return Refusal(
         code="hidden_characters",
         message=f"The {what} contains U+{ord(ch):04X}, a character that shows as nothing (or "
         "as an unknown box) outside the few places real text needs it; invisible, bidi, tag, "
         "variation-selector, private-use and unassigned characters can hide content from the "
-        f"person approving the send. {fix} No setting allows this.",
+        "person approving the send. Remove them and send plain text. No setting allows this.",
     )
 
 
 def check_visible(text: str, *, what: str = "text", fix: str | None = None) -> Refusal | None:
     """Refuse `text` when what a person sees would hide part of it, or WhatsApp would reject it.
 
-    `what` names the piece in the refusal ("text", "caption", "quoted message"); `fix` is the
-    next step the caller can take (default: remove the characters).
+    `what` names the piece in the refusal ("text", "caption", "quoted message"); `fix` adds
+    the next step the caller can take when the piece is not theirs to edit.
     """
-    fix = fix or "Remove them and send plain text."
+    refusal = _check(text, what)
+    if refusal is None or fix is None:
+        return refusal
+    return Refusal(code=refusal.code, message=f"{refusal.message} {fix}")
+
+
+def _check(text: str, what: str) -> Refusal | None:
     if len(text) > MAX_TEXT_LENGTH:
         return Refusal(
             code="text_too_long",
@@ -138,10 +149,10 @@ def check_visible(text: str, *, what: str = "text", fix: str | None = None) -> R
     marks = 0
     for i, ch in enumerate(text):
         if _CONTROL.match(ch) or _UNSEEN.match(ch):
-            return _hidden_refusal(what, ch, fix)
+            return _hidden_refusal(what, ch)
         if is_invisible(ch):
             if not _allowed_invisible(text, i, flag_tags):
-                return _hidden_refusal(what, ch, fix)
+                return _hidden_refusal(what, ch)
             continue  # an allowed joiner or selector neither starts nor ends a mark stack
         marks = marks + 1 if _MARK.match(ch) else 0
         if marks > MAX_COMBINING_MARKS:
@@ -158,16 +169,18 @@ def _check_spacing(shown: str, what: str) -> Refusal | None:
     if not _BLANK.sub("", shown):
         return Refusal(code="empty_text", message=f"The {what} is empty or only whitespace.")
     longest, breaks, surplus = 0, 0, 0
-    for run in regex.finditer(r"[\p{White_Space}\u2800]+", shown):
-        size = len(run.group())
-        longest = max(longest, size)
-        breaks = max(breaks, run.group().count("\n"))
-        surplus += size - 1
+    for run in _BLANK_RUN.finditer(shown):
+        blank = run.group()
+        # Line breaks and the blanks on one line are measured apart: indentation after a
+        # line break is ordinary (code), a wide blank on one line or many empty lines is not.
+        longest = max(longest, *(len(part) for part in _LINE_BREAK.split(blank)))
+        breaks = max(breaks, len(_LINE_BREAK.findall(blank)))
+        surplus += len(blank) - 1
     if longest > MAX_WHITESPACE_RUN or breaks > MAX_LINE_BREAKS_IN_RUN:
         return Refusal(
             code="whitespace_padding",
-            message=f"The {what} contains a run of {longest} whitespace characters "
-            f"({breaks} line breaks); more than {MAX_WHITESPACE_RUN} characters or "
+            message=f"The {what} contains {longest} blank characters on one line or "
+            f"{breaks} line breaks in a row; more than {MAX_WHITESPACE_RUN} blanks or "
             f"{MAX_LINE_BREAKS_IN_RUN} line breaks in a row can push content out of sight of "
             "the person approving the send. Remove the padding. No setting allows this.",
         )
@@ -178,7 +191,7 @@ def _check_spacing(shown: str, what: str) -> Refusal | None:
             f"(at most {MAX_EXTRA_WHITESPACE}); padding like this can hide content from the "
             "person approving the send. Remove it. No setting allows this.",
         )
-    lines = shown.count("\n")
+    lines = len(_LINE_BREAK.findall(shown))
     if lines > MAX_LINE_BREAKS:
         return Refusal(
             code="whitespace_padding",
