@@ -440,6 +440,9 @@ class StoreWriter:
             self._upsert_chat(
                 ChatRecord(jid=jid, name=group.name, is_group=True, topic=group.topic)
             )
+            if group.owner:
+                owner = self.resolve_jid(jids.normalize_jid(group.owner))
+                self._conn.execute("UPDATE chats SET owner_jid = ? WHERE jid = ?", (owner, jid))
             if group.participants is None:
                 return
             rows: dict[str, tuple[object, ...]] = {}

@@ -212,6 +212,14 @@ class AutoReplyEngine:
         update = self._merge(key, req, existing)
         if update.enabled:
             self._check_enable(update)
+            if key != ALL_CONTACTS:
+                # The same recipient rule as a send: a rule must not outlive the conversation
+                # that set it and keep answering into a chat the user never agreed to.
+                refusal = await self.sender.gate.recipient_refusal(key)
+                if refusal is not None:
+                    raise SendRefused(
+                        refusal.code, f"Auto-reply cannot be switched on: {refusal.message}"
+                    )
         rule = await self.writer.run(self.store.put_rule, update)
         self._rules[key] = rule
         if not rule.enabled:

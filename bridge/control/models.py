@@ -148,6 +148,7 @@ class InboundRequest(_Wire):
     text: str = Field(min_length=1, max_length=65536)
     chat: str | None = Field(default=None, max_length=200)
     push_name: str | None = Field(default=None, max_length=100)
+    from_me: bool = False
 
 
 class InboundResponse(_Wire):

@@ -148,20 +148,25 @@ class SendGate:
         if refusal is not None:
             return refusal
         if action.kind != "mark_read":  # a read receipt answers a chat; it reaches nobody new
-            facts = await self._runner.run(self.store.recipient_facts, action.chat_jid)
-            refusal = check_recipient(
-                action.chat_jid,
-                facts,
-                self.config,
-                allowed=await self._runner.run(self._aliases, self.config.allowed),
-                blocked=await self._runner.run(self._aliases, self.config.blocked),
-                self_jid=self._self_jid(),
-            )
+            refusal = await self.recipient_refusal(action.chat_jid)
             if refusal is not None:
                 return refusal
         if action.kind not in RATE_LIMITED_KINDS:
             return None
         return await self._check_rates(action)
+
+    async def recipient_refusal(self, chat_jid: str) -> Refusal | None:
+        """Why nothing may be sent to `chat_jid` under the recipient policy, or None. Also
+        asked before an auto-reply rule is switched on for a chat."""
+        facts = await self._runner.run(self.store.recipient_facts, chat_jid, self._self_jid())
+        return check_recipient(
+            chat_jid,
+            facts,
+            self.config,
+            allowed=await self._runner.run(self._aliases, self.config.allowed),
+            blocked=await self._runner.run(self._aliases, self.config.blocked),
+            self_jid=self._self_jid(),
+        )
 
     async def _check_rates(self, action: GateAction) -> Refusal | None:
         limiter = self.limiter
