@@ -207,7 +207,7 @@ def check_reaction(emoji: str) -> Refusal | None:
     graphemes = _GRAPHEME.findall(emoji)
     bad = Refusal(
         code="not_an_emoji",
-        message=f"{emoji!r} is not one emoji: a reaction is exactly one emoji (like 👍 or "
+        message=f"{emoji!r} is not an emoji: a reaction is exactly one emoji (like 👍 or "
         '❤️), or "" to remove my reaction.',
     )
     if len(graphemes) != 1:
