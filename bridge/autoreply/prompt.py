@@ -35,6 +35,8 @@ DEFAULT_INSTRUCTIONS = (
 
 def _line(m: Message, chat_is_group: bool) -> str:
     text = m.text or m.caption or (f"[{m.kind.value}]" if m.kind.value != "text" else "")
+    if m.deleted:
+        text = "[deleted]"
     text = strip_hidden(text)[0] or ""
     when = m.timestamp.strftime("%Y-%m-%d %H:%M")
     if m.is_from_me:
