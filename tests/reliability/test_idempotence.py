@@ -184,7 +184,7 @@ def oracle(specs: set[Spec]) -> dict[str, list[tuple[object, ...]]]:
             if key not in mutations or new[1] > mutations[key][1]:
                 mutations[key] = new
     # Deleted for everyone: an edit of a deleted message keeps no text (issue 13).
-    for key, (text, ts) in list(mutations.items()):
+    for key, (_text, ts) in list(mutations.items()):
         if key[2] == "edit" and (key[0], key[1], "delete") in mutations:
             mutations[key] = (None, ts)
 
