@@ -31,16 +31,19 @@ from bridge.control.models import (
     StopResponse,
 )
 from bridge.control.qr import qr_png
+from bridge.control.security import SecuritySettings
 from bridge.ingest.events import apply_event
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths, write_private, write_private_bytes
 from bridge.send.gate import open_gate
 from bridge.send.sender import Sender, SendRefused
+from bridge.send.strictest import SecurityRegistry
 from bridge.server.app import ControlServer, Route
 from bridge.server.http import HttpError
 from bridge.server.routes_autoreply import routes as autoreply_routes
 from bridge.server.routes_messaging import routes as messaging_routes
 from bridge.server.routes_pairing import routes as pairing_routes
+from bridge.server.routes_security import routes as security_routes
 from bridge.settings import Settings
 from bridge.transport.protocol import (
     ConnectionEvent,
@@ -96,6 +99,9 @@ class Bridge:
         self.writer = writer
         self.reader = reader
         self.sender = Sender(transport, writer, reader, gate=open_gate(settings, writer, transport))
+        # The strictest settings of this bridge and every attached server are what the gate uses.
+        self.security = SecurityRegistry(SecuritySettings.from_settings(settings))
+        self.sender.gate.settings_source = self.security.effective
         self.autoreply = AutoReplyEngine(
             settings, transport=transport, sender=self.sender, writer=writer, reader=reader
         )
@@ -292,6 +298,7 @@ class Bridge:
             *pairing_routes(self),
             *messaging_routes(self),
             *autoreply_routes(self.autoreply),
+            *security_routes(self.security),
         ]
         if self.settings.simulate:
             routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))
@@ -299,7 +306,9 @@ class Bridge:
 
     async def _health(self, _: object) -> Health:
         self._last_activity = time.monotonic()
-        return Health(pid=os.getpid(), simulate=self.settings.simulate)
+        return Health(
+            pid=os.getpid(), simulate=self.settings.simulate, security=self.security.effective()
+        )
 
     def status(self) -> BridgeStatus:
         progress = None

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import anyio
 
-from bridge.control.client import ControlClient
+from bridge.control.client import BridgeError, ControlClient
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.supervisor import BridgeSupervisor
@@ -60,3 +60,12 @@ class App:
 
     async def bridge(self) -> ControlClient:
         return await self.supervisor.ready()
+
+    async def write_bridge(self) -> ControlClient:
+        """The bridge, for a call that changes something on WhatsApp: refused while the bridge
+        runs with other security settings than this server (mcp_server/supervisor.py)."""
+        client = await self.supervisor.ready()
+        mismatch = self.supervisor.security_mismatch
+        if mismatch is not None:
+            raise BridgeError(409, "settings_differ", mismatch.removeprefix("settings_differ: "))
+        return client

@@ -283,10 +283,10 @@ class AutoReplyEngine:
         )
 
     def _check_enable(self, update: RuleUpdate) -> None:
-        if self.settings.read_only:
+        if self.settings.read_only or self.sender.gate.read_only_now():
             raise InvalidArgument(
-                "The bridge runs in read-only mode (WHATSAPP_MCP_READ_ONLY=1): auto-reply cannot "
-                "be switched on."
+                "The bridge, or an MCP server attached to it, runs in read-only mode "
+                "(WHATSAPP_MCP_READ_ONLY=1): auto-reply cannot be switched on."
             )
         if update.until is not None and update.until <= self._clock():
             raise InvalidArgument(

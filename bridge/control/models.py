@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge.control.security import SecuritySettings
 from bridge.transport.protocol import ConnectionState
 from store.models import MessageKind
 from store.sync_state import SyncState
@@ -37,6 +38,11 @@ class Health(_Wire):
     pid: int
     api_version: int = API_VERSION
     simulate: bool
+    security: SecuritySettings | None = Field(
+        default=None,
+        description="What the bridge enforces: the strictest settings of itself and every "
+        "attached MCP server (bridge/control/security.py).",
+    )
 
 
 class PairingInfo(_Wire):

@@ -17,6 +17,7 @@ import random
 from collections.abc import AsyncIterator, Callable
 from typing import ParamSpec, Protocol, TypeVar
 
+from bridge.control.security import SecuritySettings
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
 from bridge.send.audit import RATE_LIMITED_KINDS, attempt_record
@@ -86,6 +87,9 @@ class SendGate:
         self._runner: Runner = runner or _Inline()
         self._lock = asyncio.Lock()
         self._arrived: float | None = None  # when the action holding the turn asked for it
+        # The strictest settings of the bridge and its attached servers (bridge/send/strictest).
+        self.settings_source: Callable[[], SecuritySettings] | None = None
+        self._applied: SecuritySettings | None = None
 
     @classmethod
     def from_settings(
@@ -136,13 +140,36 @@ class SendGate:
         """Configured entries plus their resolved forms (an @lid entry matches the phone)."""
         return jids | {self._resolve(j) for j in jids}
 
+    def _follow_settings(self) -> None:
+        """Adopt the strictest settings of the bridge and every attached server, if they moved."""
+        if self.settings_source is None:
+            return
+        eff = self.settings_source()
+        if eff == self._applied:
+            return
+        self._applied = eff
+        self.config = PolicyConfig(
+            policy=eff.send_policy,
+            allowed=frozenset(eff.allowed_recipients),
+            blocked=frozenset(eff.blocked_recipients),
+            read_only=eff.read_only,
+        )
+        self.limiter.limits = eff.limits(self.limiter.limits)
+
+    def read_only_now(self) -> bool:
+        """Whether the bridge or any attached server is read-only (auto-reply asks this)."""
+        self._follow_settings()
+        return self.config.read_only
+
     async def check(self, action: GateAction) -> Refusal | None:
         """The reason `action` may not happen now, or None (after any spacing wait)."""
+        self._follow_settings()
         if self.config.read_only:
             return Refusal(
                 code="read_only",
-                message="The bridge runs in read-only mode (WHATSAPP_MCP_READ_ONLY=1) and sends "
-                "nothing. The user can set WHATSAPP_MCP_READ_ONLY=0 to allow sending.",
+                message="The bridge, or an MCP server attached to it, runs in read-only mode "
+                "(WHATSAPP_MCP_READ_ONLY=1), so nothing is sent, auto-replies included. The user "
+                "can set WHATSAPP_MCP_READ_ONLY=0 in every MCP server's settings to allow sending.",
             )
         refusal = _check_visible_parts(action)
         if refusal is not None:
@@ -158,6 +185,7 @@ class SendGate:
     async def recipient_refusal(self, chat_jid: str) -> Refusal | None:
         """Why nothing may be sent to `chat_jid` under the recipient policy, or None. Also
         asked before an auto-reply rule is switched on for a chat."""
+        self._follow_settings()
         facts = await self._runner.run(self.store.recipient_facts, chat_jid, self._self_jid())
         return check_recipient(
             chat_jid,

@@ -130,7 +130,7 @@ def register(server: MCPServer, app: App) -> None:
             # Fail fast with the same rules the bridge applies again before reading the file.
             media_files.check_outbound_path(path, roots(), app.settings.data_dir)
             chat_jid, chat_name = await app.read(lambda r: r.resolve_recipient(to))
-            client = await app.bridge()
+            client = await app.write_bridge()
             sent = await client.call(
                 "POST",
                 "/api/send_file",

@@ -53,7 +53,7 @@ def register(server: MCPServer, app: App) -> None:
         remove the user's reaction with "". Only react when the user asked for it."""
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
-            client = await app.bridge()
+            client = await app.write_bridge()
             return await client.call(
                 "POST",
                 "/api/react",
@@ -77,7 +77,7 @@ def register(server: MCPServer, app: App) -> None:
         the chat marked read."""
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
-            client = await app.bridge()
+            client = await app.write_bridge()
             return await client.call(
                 "POST",
                 "/api/mark_read",

@@ -80,7 +80,7 @@ def register(server: MCPServer, app: App) -> None:
                 return chat_jid, chat_name, mentions
 
             chat_jid, chat_name, mentions = await app.read(prepare)
-            client = await app.bridge()
+            client = await app.write_bridge()
             sent = await client.call(
                 "POST",
                 "/api/send",
