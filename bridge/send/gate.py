@@ -246,6 +246,15 @@ def _check_visible_parts(action: GateAction) -> Refusal | None:
         refusal = check_content(action.text, what="caption" if action.kind == "media" else "text")
         if refusal is not None:
             return refusal
+    if getattr(action, "quote_had_hidden", False):
+        # The stored message carried hidden characters (cleaned for display): quoting it would
+        # put a payload on the recipient's screen in the user's name.
+        return Refusal(
+            code="hidden_characters",
+            message="The quoted message contains invisible, bidi or tag characters that can "
+            "hide content from the person approving the send. Send it without reply_to, or "
+            "reply to another message. No setting allows this.",
+        )
     if action.quote:
         return check_visible(
             action.quote,

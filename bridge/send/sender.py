@@ -55,8 +55,10 @@ class OutboundAction(BaseModel):
     chat_jid: str
     origin: Origin
     text: str | None = None
-    # The quoted message's text a reply carries to the recipient's screen.
+    # The quoted message's text a reply carries to the recipient's screen, and whether display
+    # cleaning had to remove hidden characters from it (store/text.py).
     quote: str | None = None
+    quote_had_hidden: bool = False
     size: int | None = None
 
 
@@ -118,13 +120,20 @@ class Sender:
     async def send_text(self, req: SendTextRequest) -> SendResponse:
         chat = await self.resolve(req.to)
         out = OutboundText(chat_jid=chat, text=req.text, mentions=_mentions(chat, req.mentions))
+        quote_had_hidden = False
         if req.reply_to:
             quoted = self.reader.get_message(chat, req.reply_to)
             out.reply_to_id = quoted.id
             out.reply_to_sender = quoted.sender or self.transport.account_jid
             out.reply_to_text = quoted.text or quoted.caption
+            quote_had_hidden = quoted.hidden_characters_removed
         action = OutboundAction(
-            kind="text", chat_jid=chat, origin=req.origin, text=req.text, quote=out.reply_to_text
+            kind="text",
+            chat_jid=chat,
+            origin=req.origin,
+            text=req.text,
+            quote=out.reply_to_text,
+            quote_had_hidden=quote_had_hidden,
         )
         result = await self._deliver(action, lambda: self.transport.send_text(out))
         record = MessageRecord(
@@ -164,17 +173,20 @@ class Sender:
         )
         reply_sender: str | None = None
         quote: str | None = None
+        quote_had_hidden = False
         if reply_to:
             quoted = self.reader.get_message(chat, reply_to)
             out.reply_to_id = quoted.id
             reply_sender = quoted.sender or self.transport.account_jid
             quote = quoted.text or quoted.caption
+            quote_had_hidden = quoted.hidden_characters_removed
         action = OutboundAction(
             kind="media",
             chat_jid=chat,
             origin=origin,
             text=caption,
             quote=quote,
+            quote_had_hidden=quote_had_hidden,
             size=len(file.data),
         )
         result = await self._deliver(action, lambda: self.transport.send_media(out))
