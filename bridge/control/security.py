@@ -113,8 +113,9 @@ def strictest(first: SecuritySettings, *rest: SecuritySettings) -> SecuritySetti
     allowed = set(first.allowed_recipients)
     for s in rest:
         allowed &= set(s.allowed_recipients)
+    policy: SendPolicy = _POLICY_ORDER[min(_POLICY_ORDER.index(s.send_policy) for s in all_)]
     return SecuritySettings(
-        send_policy=min((s.send_policy for s in all_), key=_POLICY_ORDER.index),
+        send_policy=policy,
         allowed_recipients=tuple(sorted(allowed)),
         blocked_recipients=tuple(sorted({j for s in all_ for j in s.blocked_recipients})),
         read_only=any(s.read_only for s in all_),
