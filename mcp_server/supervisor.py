@@ -29,12 +29,11 @@ from collections import deque
 from pathlib import Path
 
 from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
-from bridge.control.models import StopResponse
-from bridge.control.security import AttachRequest, AttachResponse, SecuritySettings, differences
 from bridge.lock import holder_pid
 from bridge.main import EXIT_BAD_SETTINGS, EXIT_STORE_UNUSABLE
 from bridge.paths import DataPaths
 from bridge.settings import Settings, settings_env
+from mcp_server import settings_check
 
 log = logging.getLogger(__name__)
 
@@ -151,53 +150,10 @@ class BridgeSupervisor:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), delay)
 
-    async def reconcile_security(self, *, restarts_left: int = 1) -> None:
-        """Register this server's security settings with the bridge (it enforces the strictest
-        of all attached servers). A bridge started with other settings is restarted with this
-        server's when no other server uses it; otherwise writes from here are refused, naming
-        the difference, until it goes away."""
-        mine = SecuritySettings.from_settings(self.settings)
-        try:
-            got = await self.client.call(
-                "POST",
-                "/api/security/attach",
-                AttachResponse,
-                AttachRequest(pid=os.getpid(), settings=mine),
-            )
-        except BridgeError as exc:
-            if exc.status != 404:
-                raise
-            self.security_note = "The bridge is too old to report its security settings."
-            return
-        diff = differences(got.bridge, mine)
-        self.security_mismatch = None
-        if not diff:
-            return
-        if got.others == 0 and restarts_left > 0:
-            log.warning("bridge pid %d runs with other settings: restarting it", got.bridge_pid)
-            self.security_note = (
-                f"The bridge (pid {got.bridge_pid}) was running with other security settings "
-                f"({'; '.join(diff)}) and no other MCP server was attached, so it was restarted "
-                "with this server's settings."
-            )
-            with contextlib.suppress(BridgeError):
-                await self.client.call("POST", "/api/stop", StopResponse, timeout=5)
-            deadline = time.monotonic() + 15
-            while lock_is_held(self.paths.lock) and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            await self._ensure_running()
-            await self.reconcile_security(restarts_left=restarts_left - 1)
-            return
-        self.security_mismatch = (
-            f"settings_differ: the running bridge (pid {got.bridge_pid}) was started with other "
-            f"security settings than this MCP server ({'; '.join(diff)}), and {got.others} other "
-            "MCP server(s) use it, so it was not restarted. It enforces the strictest settings "
-            "of all of them, and this server sends nothing until they agree: give every MCP "
-            "server the same WHATSAPP_MCP_* settings and restart them (or run "
-            "`whatsapp-mcp stop`)."
-        )
-        self.security_note = self.security_mismatch
-        log.warning("%s", self.security_mismatch)
+    async def reconcile_security(self) -> None:
+        """Register this server's security settings with the bridge; restart it or refuse
+        writes when they differ (mcp_server/settings_check.py)."""
+        await settings_check.reconcile(self)
 
     def poke(self) -> None:
         """A tool saw the bridge fail: check again now instead of after the backoff."""
