@@ -18,7 +18,10 @@ apps accept more for documents (up to 2 GB); these are the conservative, documen
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import mimetypes
 import os
 import re
@@ -123,15 +126,7 @@ def check_outbound_path(raw: str, roots: list[Path], data_dir: Path) -> Path:
             f"{raw!r} is not inside an allowed folder. Files can be sent only from: {where}. "
             f"Copy the file into {roots[0]}, or add its folder to WHATSAPP_MCP_MEDIA_ROOTS."
         )
-    data_real = os.path.realpath(data_dir)
-    if _inside(real, Path(data_real)) and not any(
-        _inside(real, Path(os.path.realpath(data_dir / sub))) for sub in ("outbox", "media")
-    ):
-        raise MediaFileError(
-            f"{raw!r} is part of whatsapp-mcp's own data (the message store or the WhatsApp "
-            "session), which is never sent. Only files in outbox/ and media/ of the data "
-            "folder can be sent."
-        )
+    _refuse_private(real, data_dir, raw)
     try:
         st = os.stat(real)
     except FileNotFoundError as exc:
@@ -141,6 +136,18 @@ def check_outbound_path(raw: str, roots: list[Path], data_dir: Path) -> Path:
     if not stat.S_ISREG(st.st_mode):
         raise MediaFileError(f"{real} is not a regular file.")
     return Path(real)
+
+
+def _refuse_private(real: str, data_dir: Path, raw: str) -> None:
+    data_real = os.path.realpath(data_dir)
+    if _inside(real, Path(data_real)) and not any(
+        _inside(real, Path(os.path.realpath(data_dir / sub))) for sub in ("outbox", "media")
+    ):
+        raise MediaFileError(
+            f"{raw!r} is part of whatsapp-mcp's own data (the message store or the WhatsApp "
+            "session), which is never sent. Only files in outbox/ and media/ of the data "
+            "folder can be sent."
+        )
 
 
 # ---------------------------------------------------------------- kinds and limits
@@ -196,22 +203,48 @@ def check_size(kind: MessageKind, size: int, name: str) -> None:
         )
 
 
-def _open_checked(real: Path, roots: list[Path]) -> int:
-    """Open `real` without following a symlink swapped in after the check."""
+def _fd_path(fd: int) -> str | None:
+    """The real path of an open file, from the OS (Linux /proc, macOS F_GETPATH)."""
+    proc_link = f"/proc/self/fd/{fd}"
+    if os.path.exists(proc_link):
+        return os.path.realpath(proc_link)
+    if os.name == "nt":  # pragma: no cover - Windows keeps no symlink games for us to check
+        return None
+    import fcntl
+
+    getpath = getattr(fcntl, "F_GETPATH", None)  # macOS
+    if getpath is None:  # pragma: no cover
+        return None
+    raw = fcntl.fcntl(fd, getpath, b"\0" * 1024)
+    return os.path.realpath(raw.rstrip(b"\0").decode("utf-8", "surrogateescape"))
+
+
+def _open_checked(real: Path, roots: list[Path], data_dir: Path | None = None) -> int:
+    """Open `real` without following a symlink swapped in after the check, then judge the file
+    actually opened: a regular file, with no other hard link (a link in outbox/ to session.db
+    would pass every path check), whose real path is still inside the allowed folders and not
+    in the data directory's private part."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(real, flags)
     except OSError as exc:
         raise MediaFileError(f"Cannot open {real}: {exc.strerror}.") from exc
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise MediaFileError(f"{real} is not a regular file.")
-        proc_link = f"/proc/self/fd/{fd}"
-        if os.path.exists(proc_link):
-            # A folder on the way may have been replaced since the check: judge the opened file.
-            opened = os.path.realpath(proc_link)
+        if st.st_nlink > 1:
+            raise MediaFileError(
+                f"{real} has {st.st_nlink} hard links, so it may be another file under a second "
+                f"name; refused. Copy the file (cp, not ln) into {roots[0]} instead."
+            )
+        # A folder on the way may have been replaced since the check: judge the opened file.
+        opened = _fd_path(fd)
+        if opened is not None:
             if not any(_inside(opened, root) for root in roots):
                 raise MediaFileError(f"{real} moved outside the allowed folders; refused.")
+            if data_dir is not None:
+                _refuse_private(opened, data_dir, str(real))
     except BaseException:
         os.close(fd)
         raise
@@ -223,7 +256,7 @@ def load_outgoing(
 ) -> OutgoingFile:
     """Check, read and classify a file to send; voice notes are converted to OGG/Opus."""
     real = check_outbound_path(raw, roots, data_dir)
-    with os.fdopen(_open_checked(real, roots), "rb") as fh:
+    with os.fdopen(_open_checked(real, roots, data_dir), "rb") as fh:
         head = fh.read(4096)
         kind, mime = classify(real.name, head, as_voice_note=as_voice_note)
         check_size(kind, os.fstat(fh.fileno()).st_size, real.name)
@@ -297,9 +330,14 @@ def download_path(
     mime_type: str | None,
     filename: str | None,
 ) -> Path:
-    """Where an attachment is saved: `media/<chat>/<message id>[-<document name>]<ext>`."""
+    """Where an attachment is saved: `media/<chat>/<message id>-<key>[-<document name>]<ext>`.
+
+    Cleaning the chat and the id for a file name can map two of them to one name ("A/B" and
+    "A_B"); `key`, a hash of the exact (chat, message id), keeps every message's file its own.
+    """
     folder = media_root / _safe_part(chat_jid.replace("@", "_at_"))
-    stem = _safe_part(message_id)
+    key = hashlib.sha256(f"{chat_jid}\0{message_id}".encode()).hexdigest()[:12]
+    stem = f"{_safe_part(message_id)}-{key}"
     if filename:
         stem = f"{stem}-{_safe_part(Path(filename).stem, 60)}"
     target = folder / f"{stem}{_extension(mime_type, filename)}"
@@ -307,6 +345,30 @@ def download_path(
     if not _inside(os.path.realpath(target), Path(root_real)):  # defence in depth
         raise MediaFileError("Refusing to write a download outside the media folder.")
     return target
+
+
+def cached_download(target: Path, size: int | None, sha256_b64: str | None) -> tuple[bool, int]:
+    """(whether `target` already holds this attachment, its size). With WhatsApp's SHA-256 of
+    the file known, the bytes must hash to it; otherwise the size must match."""
+    try:
+        with open(target, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if size is not None and st.st_size != size:
+                return False, 0
+            if sha256_b64:
+                h = hashlib.sha256()
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+                digest = h.digest()
+                try:
+                    want = base64.b64decode(sha256_b64, validate=True)
+                except ValueError:
+                    return False, 0
+                if not hmac.compare_digest(digest, want):
+                    return False, 0
+            return True, st.st_size
+    except OSError:
+        return False, 0
 
 
 def save_download(target: Path, data: bytes) -> None:

@@ -7,7 +7,6 @@ Downloads change nothing on WhatsApp; they only write under `<data dir>/media/`.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import TYPE_CHECKING
 
 from bridge.control.models import (
@@ -80,12 +79,9 @@ class Messaging:
         target = media_files.download_path(
             b.paths.media, chat, msg.id, media.mime_type, media.filename
         )
-        cached = False
-        try:
-            size = os.path.getsize(target)
-            cached = media.file_size is None or size == media.file_size
-        except OSError:
-            size = 0
+        cached, size = await asyncio.to_thread(
+            media_files.cached_download, target, media.file_size, media.file_sha256
+        )
         if not cached:
             fields: dict[str, object] = media.model_dump(exclude_none=True)
             fields["kind"] = msg.kind.value
