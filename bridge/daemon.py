@@ -342,7 +342,8 @@ class Bridge:
 
     async def _send(self, req: SendTextRequest) -> SendResponse:
         self._last_activity = time.monotonic()
-        return await self.sender.send_text(req)
+        # The send log's origin comes from the door used, never from what a caller claims.
+        return await self.sender.send_text(req.model_copy(update={"origin": "tool"}))
 
     async def _stop_route(self, _: object) -> StopResponse:
         asyncio.get_running_loop().call_later(0.05, self.request_stop)

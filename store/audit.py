@@ -120,6 +120,15 @@ class SendLogStore:
             ).fetchall()
         return [int(r[0]) for r in rows]
 
+    def count_sent(self, kind: str, since_ms: int) -> int:
+        """How many actions of `kind` were sent after `since_ms` (read receipts' own limit)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT count(*) FROM send_log WHERE outcome = 'sent' AND kind = ? AND at > ?",
+                (kind, since_ms),
+            ).fetchone()
+        return int(row[0])
+
     def last_sent(self) -> tuple[int, int] | None:
         """(time, drawn spacing) of the newest rate-limited send, in ms."""
         with self._lock:

@@ -18,6 +18,8 @@ from store.sync_state import SyncState
 
 API_VERSION = 1
 Origin = Literal["tool", "cli", "auto_reply"]
+# Requests still carry `origin` (older clients send it), but the bridge sets the audit origin
+# from the endpoint that was called: everything over the control API is "tool" (issue 13).
 
 
 class _Wire(BaseModel):

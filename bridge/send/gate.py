@@ -36,6 +36,9 @@ from bridge.transport.protocol import Transport
 from store.audit import Outcome, SendLogStore
 
 P = ParamSpec("P")
+
+# Read receipts are cheap but not free: each one tells a sender the user saw their messages.
+MAX_READ_RECEIPTS_PER_HOUR = 60
 R = TypeVar("R")
 
 
@@ -174,10 +177,13 @@ class SendGate:
         refusal = _check_visible_parts(action)
         if refusal is not None:
             return refusal
-        if action.kind != "mark_read":  # a read receipt answers a chat; it reaches nobody new
-            refusal = await self.recipient_refusal(action.chat_jid)
-            if refusal is not None:
-                return refusal
+        if action.kind == "mark_read":
+            # A read receipt answers a chat and reaches nobody new, but it still tells the
+            # sender something: it obeys the blocked list and a cheap limit of its own.
+            return await self._receipt_refusal(action)
+        refusal = await self.recipient_refusal(action.chat_jid)
+        if refusal is not None:
+            return refusal
         if action.kind not in RATE_LIMITED_KINDS:
             return None
         return await self._check_rates(action)
@@ -195,6 +201,26 @@ class SendGate:
             blocked=await self._runner.run(self._aliases, self.config.blocked),
             self_jid=self._self_jid(),
         )
+
+    async def _receipt_refusal(self, action: GateAction) -> Refusal | None:
+        facts = await self._runner.run(self.store.recipient_facts, action.chat_jid, None)
+        blocked = await self._runner.run(self._aliases, self.config.blocked)
+        if facts.identities & blocked:
+            return Refusal(
+                code="recipient_blocked",
+                message=f"{action.chat_jid} is in WHATSAPP_MCP_BLOCKED_RECIPIENTS, so not even "
+                "read receipts go there. Remove it from that setting to allow it.",
+            )
+        now = self.limiter.now_ms()
+        sent = await self._runner.run(self.store.count_sent, "mark_read", now - 3_600_000)
+        if sent >= MAX_READ_RECEIPTS_PER_HOUR:
+            return Refusal(
+                code="rate_limited",
+                message=f"{sent} chats were marked read in the last hour; the limit is "
+                f"{MAX_READ_RECEIPTS_PER_HOUR}. Marking read tells each sender you saw their "
+                "messages: do it when the user asks, for the chats they name. Try again later.",
+            )
+        return None
 
     async def _check_rates(self, action: GateAction) -> Refusal | None:
         limiter = self.limiter

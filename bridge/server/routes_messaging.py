@@ -55,15 +55,16 @@ class Messaging:
             settings.data_dir,
             as_voice_note=req.as_voice_note,
         )
+        # The control API is the tools' door: the origin is "tool", whatever the caller claims.
         return await self.bridge.sender.send_media(
-            req.to, file, caption=req.caption, reply_to=req.reply_to, origin=req.origin
+            req.to, file, caption=req.caption, reply_to=req.reply_to, origin="tool"
         )
 
     async def react(self, req: ReactRequest) -> ReactResponse:
-        return await self.bridge.sender.send_reaction(req)
+        return await self.bridge.sender.send_reaction(req.model_copy(update={"origin": "tool"}))
 
     async def mark_read(self, req: MarkReadRequest) -> MarkReadResponse:
-        return await self.bridge.sender.mark_read(req)
+        return await self.bridge.sender.mark_read(req.model_copy(update={"origin": "tool"}))
 
     async def download(self, req: DownloadRequest) -> DownloadResponse:
         b = self.bridge
