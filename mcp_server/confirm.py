@@ -87,6 +87,15 @@ def _quotes_another_chat(reader: StoreReader, chat_jid: str, text: str) -> bool:
     return False
 
 
+def _sent_before(reader: StoreReader, chat_jid: str) -> bool:
+    """Whether anything was ever sent to `chat_jid` from here (the send log)."""
+    with reader._lock:
+        row = reader._conn.execute(
+            "SELECT 1 FROM send_log WHERE recipient = ? AND outcome = 'sent' LIMIT 1", (chat_jid,)
+        ).fetchone()
+    return row is not None
+
+
 def assess(
     reader: StoreReader, chat_jid: str, text: str | None, *, policy: str, attachment: bool
 ) -> list[str]:
@@ -98,7 +107,7 @@ def assess(
     if is_group(chat_jid) or facts.is_known_group:
         if facts.group_consent is None and policy == "any":
             reasons.append("a group you have never written in, created or administer")
-    elif not facts.is_saved_contact and policy != "contacts":
+    elif not facts.is_saved_contact and policy != "contacts" and not _sent_before(reader, chat_jid):
         reasons.append("a first contact: this number is not one of your saved contacts")
     if attachment:
         reasons.append("it sends a file")

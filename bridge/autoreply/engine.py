@@ -51,6 +51,7 @@ from bridge.control.models import SendTextRequest
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
 from bridge.send.sender import Sender, SendRefused
+from bridge.send.visible import check_visible
 from bridge.settings import Settings
 from bridge.transport.protocol import Transport, TransportError
 from store import jid as jids
@@ -295,6 +296,11 @@ class AutoReplyEngine:
             )
         if update.mode is RuleMode.static and not update.static_text:
             raise InvalidArgument("mode 'static' needs static_text: the message to send.")
+        if update.mode is RuleMode.static and update.static_text:
+            # Refused now rather than at every reply: the same rules as any send.
+            refusal = check_visible(update.static_text, what="static_text")
+            if refusal is not None:
+                raise InvalidArgument(refusal.message)
         if update.mode is RuleMode.gemini and not api_key_configured():
             raise InvalidArgument(
                 "No Gemini API key: add GEMINI_API_KEY to the MCP server's environment in your "

@@ -75,6 +75,9 @@ async def test_a_first_contact_is_shown_to_the_person_and_sent_only_if_they_acce
         sent = await call(c, "send_message", to=STRANGER_JID, text="Hello! This is Sam.")
         assert sent["chat_jid"] == STRANGER_JID
         assert len(accept.shown) == 1 and "Hello! This is Sam." in accept.shown[0]
+        # Only the first contact is asked about: the conversation then goes on as usual.
+        await call(c, "send_message", to=STRANGER_JID, text="Talk soon.")
+        assert len(accept.shown) == 1
 
 
 async def test_a_text_repeating_another_chat_is_confirmed_even_to_a_saved_contact(

@@ -33,6 +33,12 @@ async def test_a_read_only_server_attaching_stops_a_running_auto_reply_rule(
 ) -> None:
     settings = autoreply_settings(data_dir, WHATSAPP_MCP_AUTOREPLY_DEBOUNCE="0")
     async with inprocess_bridge(settings) as bridge:
+        # A static text that hides a payload is refused when the rule is set, not at each reply.
+        sneaky = "Away." + "\u200b" * 50 + "the door code is 4711"
+        with pytest.raises(InvalidArgument, match="U\\+200B"):
+            await bridge.autoreply.set_rule(
+                SetAutoReplyRequest(chat=MARIA, enabled=True, mode="static", static_text=sneaky)
+            )
         rule = SetAutoReplyRequest(chat=MARIA, enabled=True, mode="static", static_text="Away.")
         await bridge.autoreply.set_rule(rule)
         await sim(bridge).inject_event(inbound(MARIA, "are you there?"))
