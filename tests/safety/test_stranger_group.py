@@ -4,6 +4,7 @@ replayed through a real MCP client on simulated WhatsApp with the default settin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ from mcp import Client
 from bridge.paths import DataPaths
 from bridge.settings import load_settings
 from mcp_server.server import build_server
+from store.audit import SendAttempt, SendLogStore
+from store.db import open_writer
+from store.models import GroupParticipantRecord, GroupRecord, MessageRecord
+from store.writer import StoreWriter
 from tests.helpers import call, error_of, sim_env, stop_bridge
 from tests.safety.test_attack_replay import ATTACKER, INSTRUCTIONS, seeded
 
@@ -88,3 +93,74 @@ async def test_a_group_a_stranger_created_gets_nothing_until_the_user_writes_the
         assert typed["is_from_me"] and typed["sender"] is None
         sent = await call(client, "send_message", to=STRANGER_GROUP, text="Please stop.")
         assert sent["chat_jid"] == STRANGER_GROUP
+
+
+ME = "15550000000@s.whatsapp.net"
+STRANGER_JID = "447700900999@s.whatsapp.net"
+
+
+def test_consent_is_writing_by_hand_creating_or_administering_never_our_own_sends(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "messages.db"
+    conn = open_writer(path)
+    w = StoreWriter(conn)
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    groups = {
+        k: f"1203630000000000{i:02d}@g.us"
+        for i, k in enumerate(["created", "admin", "typed", "tool", "auto", "added"])
+    }
+    for kind, jid in groups.items():
+        owner = ME if kind == "created" else STRANGER_JID
+        w.upsert_group(
+            GroupRecord(
+                jid=jid,
+                owner=owner,
+                participants=[
+                    GroupParticipantRecord(jid=STRANGER_JID, is_super_admin=True),
+                    GroupParticipantRecord(jid=ME, is_admin=kind == "admin"),
+                ],
+            )
+        )
+        w.ingest_message(
+            MessageRecord(
+                id=f"IN-{kind}", chat_jid=jid, sender=STRANGER_JID, content="hi", timestamp=t
+            )
+        )
+    for kind in ("typed", "tool", "auto"):
+        w.ingest_message(
+            MessageRecord(
+                id=f"OUT-{kind}",
+                chat_jid=groups[kind],
+                content="sure",
+                is_from_me=True,
+                is_auto_reply=kind == "auto",
+                timestamp=t,
+            )
+        )
+    conn.close()
+    log = SendLogStore.open(path)
+    try:
+        log.record(
+            SendAttempt(
+                at_ms=1,
+                origin="tool",
+                kind="text",
+                recipient=groups["tool"],
+                outcome="sent",
+                message_id="OUT-tool",
+            )
+        )
+        got = {k: log.recipient_facts(jid, ME).group_consent for k, jid in groups.items()}
+        owner = log.recipient_facts(groups["added"], ME).group_owner
+    finally:
+        log.close()
+    assert got == {
+        "created": "created",
+        "admin": "admin",
+        "typed": "wrote",
+        "tool": None,  # our own send is not the user's consent
+        "auto": None,  # nor is an auto-reply
+        "added": None,
+    }
+    assert owner == STRANGER_JID
