@@ -107,7 +107,7 @@ def model_limits_hold(text: str) -> None:
     assert hidden <= 6 * max(1, len(shown)), text
     run = 0
     for ch in text:
-        run = run + 1 if ch not in shown or rendered_model(ch) == "" else 0
+        run = run + 1 if rendered_model(ch) == "" else 0
         assert run <= 6, text
     blank_line = 0
     breaks_in_row = 0
