@@ -121,11 +121,13 @@ class SendLogStore:
         return [int(r[0]) for r in rows]
 
     def count_sent(self, kind: str, since_ms: int) -> int:
-        """How many actions of `kind` were sent after `since_ms` (read receipts' own limit)."""
+        """How many actions of `kind` (one that is not rate-limited: read receipts) were sent
+        after `since_ms`."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT count(*) FROM send_log WHERE outcome = 'sent' AND kind = ? AND at > ?",
-                (kind, since_ms),
+                "SELECT count(*) FROM send_log WHERE outcome = 'sent' AND rate_limited = 0 "
+                "AND at > ? AND kind = ?",
+                (since_ms, kind),
             ).fetchone()
         return int(row[0])
 

@@ -36,10 +36,10 @@ from bridge.transport.protocol import Transport
 from store.audit import Outcome, SendLogStore
 
 P = ParamSpec("P")
+R = TypeVar("R")
 
 # Read receipts are cheap but not free: each one tells a sender the user saw their messages.
 MAX_READ_RECEIPTS_PER_HOUR = 60
-R = TypeVar("R")
 
 
 class Runner(Protocol):
