@@ -34,18 +34,21 @@ from bridge.control.models import (
     StopResponse,
 )
 from bridge.control.qr import qr_png
+from bridge.control.security import SecuritySettings
 from bridge.control.versions import OUTDATED_KV
 from bridge.ingest.events import apply_event
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths, write_private, write_private_bytes
 from bridge.send.gate import open_gate
 from bridge.send.sender import Sender, SendRefused
+from bridge.send.strictest import SecurityRegistry
 from bridge.server.app import ControlServer, Route
 from bridge.server.errors import HttpError
 from bridge.server.routes_autoreply import routes as autoreply_routes
 from bridge.server.routes_import import routes as import_routes
 from bridge.server.routes_messaging import routes as messaging_routes
 from bridge.server.routes_pairing import routes as pairing_routes
+from bridge.server.routes_security import routes as security_routes
 from bridge.settings import Settings
 from bridge.transport.protocol import (
     ConnectionEvent,
@@ -99,6 +102,9 @@ class Bridge:
         self.writer = writer
         self.reader = reader
         self.sender = Sender(transport, writer, reader, gate=open_gate(settings, writer, transport))
+        # The strictest settings of this bridge and every attached server are what the gate uses.
+        self.security = SecurityRegistry(SecuritySettings.from_settings(settings))
+        self.sender.gate.settings_source = self.security.effective
         self.autoreply = AutoReplyEngine(
             settings, transport=transport, sender=self.sender, writer=writer, reader=reader
         )
@@ -328,6 +334,7 @@ class Bridge:
             *messaging_routes(self),
             *autoreply_routes(self.autoreply),
             *import_routes(self),
+            *security_routes(self.security),
         ]
         if self.settings.simulate:
             routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))
@@ -335,7 +342,9 @@ class Bridge:
 
     async def _health(self, _: object) -> Health:
         self._last_activity = time.monotonic()
-        return Health(pid=os.getpid(), simulate=self.settings.simulate)
+        return Health(
+            pid=os.getpid(), simulate=self.settings.simulate, security=self.security.effective()
+        )
 
     def status(self) -> BridgeStatus:
         progress = None
@@ -369,7 +378,8 @@ class Bridge:
 
     async def _send(self, req: SendTextRequest) -> SendResponse:
         self._last_activity = time.monotonic()
-        return await self.sender.send_text(req)
+        # The send log's origin comes from the door used, never from what a caller claims.
+        return await self.sender.send_text(req.model_copy(update={"origin": "tool"}))
 
     async def _stop_route(self, _: object) -> StopResponse:
         asyncio.get_running_loop().call_later(0.05, self.request_stop)
@@ -379,7 +389,9 @@ class Bridge:
         inject = getattr(self.transport, "inject_inbound", None)
         if inject is None:  # pragma: no cover - route exists only in simulate mode
             raise HttpError(404, "not_found", "Injection exists only in simulate mode.")
-        record = await inject(req.sender, req.text, req.chat, push_name=req.push_name)
+        record = await inject(
+            req.sender, req.text, req.chat, push_name=req.push_name, from_me=req.from_me
+        )
         chat = await self.writer.run(self.writer.writer.resolve_jid, record.chat_jid)
         await self.wait_ingested(chat, record.id)
         return InboundResponse(

@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 import anyio
 
-from bridge.control.client import ControlClient
+from bridge.control.client import BridgeError, ControlClient
 from bridge.control.models import BridgeEvent
 from bridge.paths import DataPaths
 from bridge.settings import Settings
@@ -28,6 +28,10 @@ class Supervising(Protocol):
 
     # Called with every event of the bridge's stream (issue 16: waiting tools, push).
     listeners: list[Callable[[BridgeEvent], None]]
+    # Issue 13: why writes are refused while the bridge's security settings differ, and what
+    # get_status says about them.
+    security_mismatch: str | None
+    security_note: str | None
 
     @property
     def healthy(self) -> bool: ...
@@ -83,3 +87,12 @@ class App:
 
     async def bridge(self) -> ControlClient:
         return await self.supervisor.ready()
+
+    async def write_bridge(self) -> ControlClient:
+        """The bridge, for a call that changes something on WhatsApp: refused while the bridge
+        runs with other security settings than this server (mcp_server/supervisor.py)."""
+        client = await self.supervisor.ready()
+        mismatch = self.supervisor.security_mismatch
+        if mismatch is not None:
+            raise BridgeError(409, "settings_differ", mismatch.removeprefix("settings_differ: "))
+        return client

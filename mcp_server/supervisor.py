@@ -35,6 +35,7 @@ from bridge.control.lockfile import holder_pid, lock_is_held
 from bridge.control.models import BridgeEvent
 from bridge.paths import DataPaths
 from bridge.settings import Settings, settings_env
+from mcp_server import settings_check
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,10 @@ class BridgeSupervisor:
         self.listeners: list[Callable[[BridgeEvent], None]] = []
         # A tool (or a CLI command) asked for the bridge since `whatsapp-mcp stop`.
         self._asked = False
+        # Issue 13: what get_status reports about the bridge's security settings, and why writes
+        # are refused while they differ from this server's (see reconcile_security).
+        self.security_note: str | None = None
+        self.security_mismatch: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -103,6 +108,7 @@ class BridgeSupervisor:
             try:
                 await self._ensure_running()
                 self._asked = False  # only a request made while it is down undoes a stop
+                await self.reconcile_security()
                 self._down = None
                 self._healthy.set()
                 self.last_error = None
@@ -131,6 +137,11 @@ class BridgeSupervisor:
                 backoff = min(backoff * 2, 10.0)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), delay)
+
+    async def reconcile_security(self) -> None:
+        """Register this server's security settings with the bridge; restart it or refuse
+        writes when they differ (mcp_server/settings_check.py)."""
+        await settings_check.reconcile(self)
 
     def poke(self) -> None:
         """A tool saw the bridge fail: check again now instead of after the backoff."""

@@ -70,6 +70,12 @@ class RecipientFacts(BaseModel):
     is_known_group: bool = False
     is_saved_contact: bool = False
     has_written_to_me: bool = False
+    group_consent: Literal["wrote", "created", "admin"] | None = Field(
+        default=None,
+        description="For a group: how the user showed consent to it (none: they were only "
+        "added). `wrote` counts only messages typed by the user, not ones we sent.",
+    )
+    group_owner: str | None = Field(default=None, description="Who created the group.")
 
 
 _INSERT = """
@@ -114,6 +120,17 @@ class SendLogStore:
             ).fetchall()
         return [int(r[0]) for r in rows]
 
+    def count_sent(self, kind: str, since_ms: int) -> int:
+        """How many actions of `kind` (one that is not rate-limited: read receipts) were sent
+        after `since_ms`."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT count(*) FROM send_log WHERE outcome = 'sent' AND rate_limited = 0 "
+                "AND at > ? AND kind = ?",
+                (since_ms, kind),
+            ).fetchone()
+        return int(row[0])
+
     def last_sent(self) -> tuple[int, int] | None:
         """(time, drawn spacing) of the newest rate-limited send, in ms."""
         with self._lock:
@@ -133,9 +150,10 @@ class SendLogStore:
             ).fetchall()
         return {str(r[0]): int(r[1]) for r in rows}
 
-    def recipient_facts(self, chat_jid: str) -> RecipientFacts:
+    def recipient_facts(self, chat_jid: str, self_jid: str | None = None) -> RecipientFacts:
         """The recipient's aliases, and whether it is a known group, a saved contact, or has
-        written to me (any message from someone else in the direct chat)."""
+        written to me (any message from someone else in the direct chat); for a group, how the
+        user (`self_jid`) showed consent to it."""
         with self._lock:
             ids = {chat_jid}
             for jid, lid in self._conn.execute(
@@ -158,13 +176,47 @@ class SendLogStore:
                 f"SELECT 1 FROM messages WHERE chat_jid IN ({marks}) AND is_from_me = 0 LIMIT 1",
                 id_list,
             ).fetchone()
+            consent, owner = self._group_consent(chat_jid, self_jid) if group else (None, None)
         return RecipientFacts(
             identities=frozenset(ids),
             is_known_group=group is not None,
             is_saved_contact=saved is not None,
             # In a group everyone "has written"; only a direct chat makes a person known.
             has_written_to_me=written is not None and group is None,
+            group_consent=consent,
+            group_owner=owner,
         )
+
+    def _group_consent(
+        self, group_jid: str, self_jid: str | None
+    ) -> tuple[Literal["wrote", "created", "admin"] | None, str | None]:
+        row = self._conn.execute("SELECT owner_jid FROM chats WHERE jid = ?", (group_jid,))
+        owner = (row.fetchone() or (None,))[0]
+        # A message from me that no send of ours produced: typed on the phone or on another
+        # linked device. Tool and auto-reply sends are in the send log under their message id.
+        typed = self._conn.execute(
+            "SELECT 1 FROM messages m WHERE m.chat_jid = ? AND m.is_from_me = 1 "
+            "AND m.is_auto_reply = 0 AND NOT EXISTS (SELECT 1 FROM send_log s "
+            "WHERE s.message_id = m.id AND s.outcome = 'sent') LIMIT 1",
+            (group_jid,),
+        ).fetchone()
+        if typed is not None:
+            return "wrote", owner
+        if self_jid is None:
+            return None, owner
+        me = {self_jid}
+        for (lid,) in self._conn.execute("SELECT lid FROM contacts WHERE jid = ?", (self_jid,)):
+            if lid:
+                me.add(str(lid))
+        if owner is not None and owner in me:
+            return "created", owner
+        marks = ", ".join("?" * len(me))
+        admin = self._conn.execute(
+            f"SELECT 1 FROM group_participants WHERE group_jid = ? AND jid IN ({marks}) "
+            "AND (is_admin = 1 OR is_super_admin = 1)",
+            [group_jid, *sorted(me)],
+        ).fetchone()
+        return ("admin" if admin is not None else None), owner
 
 
 def read_send_log(conn: sqlite3.Connection, limit: int) -> list[SendLogEntry]:

@@ -204,6 +204,7 @@ class GroupRecord(_Model):
     name: str | None = None
     topic: str | None = None
     participants: list[GroupParticipantRecord] | None = None
+    owner: str | None = Field(default=None, description="Who created the group (its owner).")
 
 
 class ReactionRecord(_Timestamped):

@@ -11,6 +11,7 @@ import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -733,10 +734,8 @@ class StoreReader:
             return str(row["name"])
         return self._names([jid]).get(jid)
 
-    def _name_matches(
-        self, text: str, *, chats_only: bool
-    ) -> tuple[list[str], list[str], dict[str, str]]:
-        """(exact-match JIDs, substring-match JIDs, display names) for a contact/group/chat name."""
+    def _name_matches(self, text: str, *, chats_only: bool) -> list[_NameMatch]:
+        """Every contact, group or chat whose name contains `text`, one entry per JID."""
         folded = fold(text.strip())
         like = _like(folded)
         contact_filter = (
@@ -745,46 +744,67 @@ class StoreReader:
         rows = self._rows(
             f"""
             SELECT jid, {_BEST_NAME.format(p="")} AS display,
-                   wa_fold(saved_name) AS a, wa_fold(push_name) AS b, wa_fold(business_name) AS c
+                   wa_fold(saved_name) AS a, wa_fold(push_name) AS b, wa_fold(business_name) AS c,
+                   trim(coalesce(saved_name, '')) != '' AS saved, 0 AS is_group
             FROM contacts
             WHERE (wa_fold(saved_name) LIKE ?1 ESCAPE '\\' OR wa_fold(push_name) LIKE ?1 ESCAPE '\\'
                    OR wa_fold(business_name) LIKE ?1 ESCAPE '\\') {contact_filter}
             UNION ALL
-            SELECT jid, name, wa_fold(name), NULL, NULL FROM chats
+            SELECT jid, name, wa_fold(name), NULL, NULL, 0, is_group FROM chats
             WHERE wa_fold(name) LIKE ?1 ESCAPE '\\'
             LIMIT 200
             """,
             (like,),
         )
-        exact: list[str] = []
-        partial: list[str] = []
-        names: dict[str, str] = {}
+        found: dict[str, _NameMatch] = {}
         for r in rows:
             jid = r["jid"]
-            names.setdefault(jid, r["display"] or jid)
-            if folded in (r["a"], r["b"], r["c"]):
-                if jid not in exact:
-                    exact.append(jid)
-            elif jid not in partial:
-                partial.append(jid)
-        partial = [j for j in partial if j not in exact]
-        return exact, partial, names
+            m = found.setdefault(jid, _NameMatch(jid=jid, name=r["display"] or jid))
+            m.saved = m.saved or bool(r["saved"])
+            m.is_group = m.is_group or bool(r["is_group"])
+            m.exact = m.exact or folded in (r["a"], r["b"], r["c"])
+        if found:
+            # A chat row can match by a name the contact row does not carry: settle who is saved.
+            marks = ", ".join("?" * len(found))
+            for r in self._rows(
+                f"SELECT jid, saved_name FROM contacts WHERE jid IN ({marks}) "
+                "AND trim(coalesce(saved_name, '')) != ''",
+                tuple(found),
+            ):
+                found[r["jid"]].saved = True
+                found[r["jid"]].name = str(r["saved_name"])
+        return list(found.values())
 
     def _resolve_name(self, text: str, *, chats_only: bool) -> tuple[str, str | None]:
+        """A name → one JID. Saved contacts come first: a name anyone can choose (a push name,
+        a group's name) never beats a contact the user saved, so a stranger who calls
+        themselves "Tom Becker (Landlord)" cannot receive what was meant for the landlord."""
         if not text.strip():
             raise InvalidArgument(
                 "Give a recipient: a contact or group name, a phone number like +15551234567, or "
                 "a JID."
             )
-        exact, partial, names = self._name_matches(text, chats_only=chats_only)
-        for group in (exact, partial):
-            if len(group) == 1:
-                return group[0], names[group[0]]
-            if len(group) > 1:
-                candidates = [f"{names[j]} ({j})" for j in group[:10]]
+        matches = self._name_matches(text, chats_only=chats_only)
+        saved = [m for m in matches if m.saved]
+        others = [m for m in matches if not m.saved]
+        saved_exact = [m for m in saved if m.exact]
+        tiers: list[list[_NameMatch]] = [saved_exact]
+        if not saved_exact:
+            other_exact = [m for m in others if m.exact]
+            # A saved contact's partial match ties with an exact name someone else chose: ask.
+            tiers.append(saved + other_exact if saved and other_exact else saved)
+            if not saved:
+                tiers += [other_exact, [m for m in others if not m.exact]]
+        for tier in tiers:
+            if len(tier) == 1:
+                return tier[0].jid, tier[0].name
+            if len(tier) > 1:
+                candidates = [f"{m.name} ({m.jid})" for m in tier[:10]]
+                who = "; ".join(m.who() for m in tier[:10])
                 raise Ambiguous(
-                    f"{text!r} matches several chats or contacts: {'; '.join(candidates)}"
-                    f"{' and more' if len(group) > 10 else ''}. Use the JID of the one you mean.",
+                    f"{text!r} matches several chats or contacts: {who}"
+                    f"{' and more' if len(tier) > 10 else ''}. Use the JID of the one you mean; "
+                    "a name that is not a saved contact was chosen by that person or group.",
                     candidates=candidates,
                 )
         raise NotFound(
@@ -815,3 +835,25 @@ class StoreReader:
         """Run another store module's query (e.g. `store.coverage`) under this reader's lock."""
         with self._lock:
             return fn(self._conn)
+
+
+@dataclass
+class _NameMatch:
+    """One JID a name matched, and what it is (for "who is who" in an ambiguity error)."""
+
+    jid: str
+    name: str
+    saved: bool = False
+    is_group: bool = False
+    exact: bool = False
+
+    def who(self) -> str:
+        if self.is_group:
+            role = "group"
+        elif self.saved:
+            role = "saved contact"
+        elif jids.is_user(self.jid):
+            role = "not a saved contact; a name they chose themselves"
+        else:
+            role = "chat"
+        return f"{self.name} ({role}, {self.jid})"

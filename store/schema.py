@@ -263,6 +263,14 @@ CREATE TRIGGER messages_import_dedupe AFTER INSERT ON messages WHEN new.source I
 END;
 """
 
+# Issue 13: who created each group (WhatsApp's group owner): creating a group is one of the
+# ways the user shows consent to sending there (bridge/send/policy.py). The send log by message
+# id tells the user's own messages (typed on the phone) from the ones we sent.
+_V_ISSUE_13_GROUP_OWNER = """
+ALTER TABLE chats ADD COLUMN owner_jid TEXT;
+CREATE INDEX send_log_by_message ON send_log (message_id) WHERE message_id IS NOT NULL;
+"""
+
 # Index i holds the script that takes the schema from version i to i + 1.
 MIGRATIONS: list[str] = [
     _V1,
@@ -271,6 +279,7 @@ MIGRATIONS: list[str] = [
     _V4_FTS_PREFIX,
     _V_ISSUE_16_HISTORY_COVERAGE,
     _V_ISSUE_17_IMPORT_SOURCE,
+    _V_ISSUE_13_GROUP_OWNER,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -8,23 +8,30 @@ import unicodedata
 from store.models import MessageKind
 
 # Direction overrides/isolates and invisible separators can hide or reorder text a model reads
-# (and carry "ASCII smuggling" payloads in tag characters). ZWJ/ZWNJ stay: emoji sequences and
-# Persian/Indic scripts need them.
+# (and carry "ASCII smuggling" payloads in tag characters or supplementary variation selectors).
+# ZWJ/ZWNJ stay: emoji sequences and Persian/Indic scripts need them. Tag characters stay only
+# inside the three RGI subdivision flags (England, Scotland, Wales): after any other 🏴 the phone
+# shows just the flag while a model would read the payload.
+_SUBDIVISION_FLAG = (
+    "\U0001f3f4(?:\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067"
+    "|\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074"
+    "|\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073)\U000e007f"
+)
 _HIDDEN_RE = re.compile(
-    "[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff\u180e]"
-    "|(?<![\U0001f3f4\U000e0000-\U000e007f])[\U000e0000-\U000e007f]+"
+    f"({_SUBDIVISION_FLAG})"
+    "|[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u061c\ufeff\u180e"
+    "\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e007f\U000e0100-\U000e01ef]+"
 )
 
 
 def strip_hidden(text: str | None) -> tuple[str | None, bool]:
     """`text` without invisible/direction-changing characters, and whether any were removed.
 
-    Tag-character runs right after the black flag are kept: they spell subdivision
-    flags (🏴 England).
+    Subdivision flags (🏴 England) keep their tag characters.
     """
     if not text:
         return text, False
-    cleaned = _HIDDEN_RE.sub("", text)
+    cleaned = _HIDDEN_RE.sub(lambda m: m.group(1) or "", text)
     return cleaned, cleaned != text
 
 

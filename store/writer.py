@@ -88,11 +88,14 @@ FROM message_mutations mm
 WHERE mm.kind = 'edit' AND mm.chat_jid = messages.chat_jid AND mm.message_id = messages.id
   AND messages.seq >= ? AND (messages.edited = 0 OR messages.content IS NOT mm.content)
 """
+# A delete for everyone blanks the text and caption: the row stays, marked deleted, and the
+# words leave the FTS index too (StoreWriter._forget_deleted_text).
 _APPLY_DELETES = """
-UPDATE messages SET deleted = 1
+UPDATE messages SET deleted = 1, content = NULL, caption = NULL
 FROM message_mutations mm
 WHERE mm.kind = 'delete' AND mm.chat_jid = messages.chat_jid AND mm.message_id = messages.id
-  AND messages.seq >= ? AND messages.deleted = 0
+  AND messages.seq >= ? AND (messages.deleted = 0 OR messages.content IS NOT NULL
+                             OR messages.caption IS NOT NULL)
 """
 
 # The same, driven by the mutations table (its size, not the messages table's): used when a
@@ -107,11 +110,11 @@ WHERE messages.seq IN (
   AND mm.kind = 'edit' AND mm.chat_jid = messages.chat_jid AND mm.message_id = messages.id
 """
 _REAPPLY_DELETES = """
-UPDATE messages SET deleted = 1
+UPDATE messages SET deleted = 1, content = NULL, caption = NULL
 WHERE seq IN (
     SELECT m.seq FROM message_mutations x CROSS JOIN messages m
     WHERE x.kind = 'delete' AND m.chat_jid = x.chat_jid AND m.id = x.message_id
-      AND m.deleted = 0)
+      AND (m.deleted = 0 OR m.content IS NOT NULL OR m.caption IS NOT NULL))
 """
 
 # The same for one chat, driven by that chat's mutations (after an @lid chat is merged into it).
@@ -122,10 +125,20 @@ WHERE mm.chat_jid = ? AND mm.kind = 'edit' AND messages.chat_jid = mm.chat_jid
   AND messages.id = mm.message_id AND (messages.edited = 0 OR messages.content IS NOT mm.content)
 """
 _APPLY_DELETES_IN_CHAT = """
-UPDATE messages SET deleted = 1
+UPDATE messages SET deleted = 1, content = NULL, caption = NULL
 FROM message_mutations mm
 WHERE mm.chat_jid = ? AND mm.kind = 'delete' AND messages.chat_jid = mm.chat_jid
-  AND messages.id = mm.message_id AND messages.deleted = 0
+  AND messages.id = mm.message_id AND (messages.deleted = 0 OR messages.content IS NOT NULL
+                                       OR messages.caption IS NOT NULL)
+"""
+
+# A deleted message's edits keep no text either, whichever arrived first: applying such an edit
+# marks the row edited and leaves its text blank.
+_BLANK_DELETED_EDITS = """
+UPDATE message_mutations SET content = NULL
+WHERE kind = 'edit' AND content IS NOT NULL AND EXISTS (
+    SELECT 1 FROM message_mutations d WHERE d.kind = 'delete'
+      AND d.chat_jid = message_mutations.chat_jid AND d.message_id = message_mutations.message_id)
 """
 
 _UPSERT_CONTACT = """
@@ -153,6 +166,8 @@ class StoreWriter:
         # at a million messages. 64 MiB is only taken as pages are touched.
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         conn.execute("PRAGMA temp_store = MEMORY")
+        # Deleted-for-everyone text must not stay readable in freed pages of the file.
+        conn.execute("PRAGMA secure_delete = ON")
         # The bridge may call from its event loop and a worker thread; one call at a time.
         self._lock = threading.RLock()
         self._lid_to_pn: dict[str, str] = {}
@@ -251,7 +266,18 @@ class StoreWriter:
 
     def _apply_mutations_from(self, first_seq: int) -> None:
         self._conn.execute(_APPLY_EDITS, (first_seq,))
-        self._conn.execute(_APPLY_DELETES, (first_seq,))
+        self._forget_deleted_text(self._conn.execute(_APPLY_DELETES, (first_seq,)))
+
+    def _forget_deleted_text(self, cur: sqlite3.Cursor) -> None:
+        """After a delete blanked rows: drop the words from the FTS index's pages as well.
+
+        The update trigger already removed the rows from the index logically, but FTS5 (before
+        SQLite 3.44's secure-delete) keeps the old terms in its segments until they merge; an
+        `optimize` merges them now, and `secure_delete` zeroes the freed pages.
+        """
+        if cur.rowcount <= 0:
+            return
+        self._conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
 
     def _apply_mutations_to(self, chat_jid: str, message_id: str) -> None:
         row = self._conn.execute(
@@ -261,7 +287,9 @@ class StoreWriter:
             return
         seq = int(row[0])
         self._conn.execute(_APPLY_EDITS + " AND messages.seq = ?", (seq, seq))
-        self._conn.execute(_APPLY_DELETES + " AND messages.seq = ?", (seq, seq))
+        self._forget_deleted_text(
+            self._conn.execute(_APPLY_DELETES + " AND messages.seq = ?", (seq, seq))
+        )
 
     # ------------------------------------------------------------------ messages
 
@@ -328,7 +356,7 @@ class StoreWriter:
             # Placeholders upgraded in place keep their old seq: re-apply mutations to them too.
             if any(not m.is_placeholder for m in batch.messages) and self._has_mutations():
                 self._conn.execute(_REAPPLY_EDITS)
-                self._conn.execute(_REAPPLY_DELETES)
+                self._forget_deleted_text(self._conn.execute(_REAPPLY_DELETES))
             else:
                 self._apply_mutations_from(first_seq)
             self._refresh_last(chat_jids)
@@ -446,6 +474,9 @@ class StoreWriter:
             self._upsert_chat(
                 ChatRecord(jid=jid, name=group.name, is_group=True, topic=group.topic)
             )
+            if group.owner:
+                owner = self.resolve_jid(jids.normalize_jid(group.owner))
+                self._conn.execute("UPDATE chats SET owner_jid = ? WHERE jid = ?", (owner, jid))
             if group.participants is None:
                 return
             rows: dict[str, tuple[object, ...]] = {}
@@ -524,6 +555,10 @@ class StoreWriter:
                 WHERE excluded.timestamp > message_mutations.timestamp
                 """,
                 (chat_jid, message_id, kind, content, ts),
+            )
+            self._conn.execute(
+                _BLANK_DELETED_EDITS + " AND chat_jid = ? AND message_id = ?",
+                (chat_jid, message_id),
             )
             self._apply_mutations_to(chat_jid, message_id)
 
@@ -636,8 +671,9 @@ class StoreWriter:
         c.execute("DELETE FROM message_mutations WHERE chat_jid = ?", (lid,))
         # An edit or delete addressed to one alias while its message was stored under the other
         # meets the message only now.
+        c.execute(_BLANK_DELETED_EDITS + " AND chat_jid = ?", (pn,))
         c.execute(_APPLY_EDITS_IN_CHAT, (pn,))
-        c.execute(_APPLY_DELETES_IN_CHAT, (pn,))
+        self._forget_deleted_text(c.execute(_APPLY_DELETES_IN_CHAT, (pn,)))
 
     def _merge_reactions(self, lid: str, pn: str) -> None:
         c = self._conn

@@ -38,6 +38,8 @@ class LocalSupervisor:
         self.client = client
         # The ASGI transport carries no event stream: nothing is published to these.
         self.listeners: list[Callable[[BridgeEvent], None]] = []
+        self.security_mismatch: str | None = None
+        self.security_note: str | None = None
 
     @property
     def healthy(self) -> bool:

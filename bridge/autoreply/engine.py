@@ -52,6 +52,7 @@ from bridge.control.models import SendResponse, SendTextRequest
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
 from bridge.send.sender import Sender, SendRefused
+from bridge.send.visible import check_visible
 from bridge.settings import Settings
 from bridge.transport.protocol import Transport, TransportError
 from store import jid as jids
@@ -216,6 +217,14 @@ class AutoReplyEngine:
         update = self._merge(key, req, existing)
         if update.enabled:
             self._check_enable(update)
+            if key != ALL_CONTACTS:
+                # The same recipient rule as a send: a rule must not outlive the conversation
+                # that set it and keep answering into a chat the user never agreed to.
+                refusal = await self.sender.gate.recipient_refusal(key)
+                if refusal is not None:
+                    raise SendRefused(
+                        refusal.code, f"Auto-reply cannot be switched on: {refusal.message}"
+                    )
         rule = await self.writer.run(self.store.put_rule, update)
         self._rules[key] = rule
         if not rule.enabled:
@@ -279,10 +288,10 @@ class AutoReplyEngine:
         )
 
     def _check_enable(self, update: RuleUpdate) -> None:
-        if self.settings.read_only:
+        if self.settings.read_only or self.sender.gate.read_only_now():
             raise InvalidArgument(
-                "The bridge runs in read-only mode (WHATSAPP_MCP_READ_ONLY=1): auto-reply cannot "
-                "be switched on."
+                "The bridge, or an MCP server attached to it, runs in read-only mode "
+                "(WHATSAPP_MCP_READ_ONLY=1): auto-reply cannot be switched on."
             )
         if update.until is not None and update.until <= self._clock():
             raise InvalidArgument(
@@ -291,6 +300,11 @@ class AutoReplyEngine:
             )
         if update.mode is RuleMode.static and not update.static_text:
             raise InvalidArgument("mode 'static' needs static_text: the message to send.")
+        if update.mode is RuleMode.static and update.static_text:
+            # Refused now rather than at every reply: the same rules as any send.
+            refusal = check_visible(update.static_text, what="static_text")
+            if refusal is not None:
+                raise InvalidArgument(refusal.message)
         if update.mode is RuleMode.gemini and not api_key_configured():
             raise InvalidArgument(
                 "No Gemini API key: add GEMINI_API_KEY to the MCP server's environment in your "

@@ -70,15 +70,7 @@ def check_outbound_path(raw: str, roots: list[Path], data_dir: Path) -> Path:
             f"{raw!r} is not inside an allowed folder. Files can be sent only from: {where}. "
             f"Copy the file into {roots[0]}, or add its folder to WHATSAPP_MCP_MEDIA_ROOTS."
         )
-    data_real = os.path.realpath(data_dir)
-    if is_inside(real, Path(data_real)) and not any(
-        is_inside(real, Path(os.path.realpath(data_dir / sub))) for sub in ("outbox", "media")
-    ):
-        raise MediaFileError(
-            f"{raw!r} is part of whatsapp-mcp's own data (the message store or the WhatsApp "
-            "session), which is never sent. Only files in outbox/ and media/ of the data "
-            "folder can be sent."
-        )
+    refuse_private(real, data_dir, raw)
     try:
         st = os.stat(real)
     except FileNotFoundError as exc:
@@ -96,3 +88,16 @@ def media_path_for_reading(path: str, media_root: Path) -> Path:
     if not is_inside(real, Path(os.path.realpath(media_root))):
         raise MediaFileError(f"{path} is not inside the media folder; refusing to read it.")
     return Path(real)
+
+
+def refuse_private(real: str, data_dir: Path, raw: str) -> None:
+    """Refuse a real path inside the data directory's private part (all but outbox/, media/)."""
+    data_real = os.path.realpath(data_dir)
+    if is_inside(real, Path(data_real)) and not any(
+        is_inside(real, Path(os.path.realpath(data_dir / sub))) for sub in ("outbox", "media")
+    ):
+        raise MediaFileError(
+            f"{raw!r} is part of whatsapp-mcp's own data (the message store or the WhatsApp "
+            "session), which is never sent. Only files in outbox/ and media/ of the data "
+            "folder can be sent."
+        )

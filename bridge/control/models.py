@@ -11,12 +11,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge.control.security import SecuritySettings
 from bridge.control.states import ConnectionState
 from store.models import MessageKind
 from store.sync_state import SyncState
 
 API_VERSION = 1
 Origin = Literal["tool", "cli", "auto_reply"]
+# Requests still carry `origin` (older clients send it), but the bridge sets the audit origin
+# from the endpoint that was called: everything over the control API is "tool" (issue 13).
 
 
 class _Wire(BaseModel):
@@ -37,6 +40,11 @@ class Health(_Wire):
     pid: int
     api_version: int = API_VERSION
     simulate: bool
+    security: SecuritySettings | None = Field(
+        default=None,
+        description="What the bridge enforces: the strictest settings of itself and every "
+        "attached MCP server (bridge/control/security.py).",
+    )
 
 
 class PairingInfo(_Wire):
@@ -148,6 +156,7 @@ class InboundRequest(_Wire):
     text: str = Field(min_length=1, max_length=65536)
     chat: str | None = Field(default=None, max_length=200)
     push_name: str | None = Field(default=None, max_length=100)
+    from_me: bool = False
 
 
 class InboundResponse(_Wire):

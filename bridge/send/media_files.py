@@ -18,7 +18,10 @@ apps accept more for documents (up to 2 GB); these are the conservative, documen
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import mimetypes
 import os
 import re
@@ -32,7 +35,7 @@ from pathlib import Path
 
 from bridge.control.media_paths import MediaFileError as MediaFileError
 from bridge.control.media_paths import check_outbound_path as check_outbound_path
-from bridge.control.media_paths import is_inside
+from bridge.control.media_paths import is_inside, refuse_private
 from bridge.control.media_paths import media_path_for_reading as media_path_for_reading
 from bridge.control.media_paths import parse_roots as parse_roots
 from store.models import MessageKind
@@ -124,15 +127,35 @@ def check_size(kind: MessageKind, size: int, name: str) -> None:
         )
 
 
-def _open_checked(real: Path, roots: list[Path]) -> int:
-    """Open `real` without following a symlink swapped in after the check."""
+def _fd_path(fd: int) -> str | None:
+    """The real path of an open file, from the OS (Linux /proc, macOS F_GETPATH)."""
+    proc_link = f"/proc/self/fd/{fd}"
+    if os.path.exists(proc_link):
+        return os.path.realpath(proc_link)
+    if os.name == "nt":  # pragma: no cover - Windows keeps no symlink games for us to check
+        return None
+    import fcntl
+
+    getpath = getattr(fcntl, "F_GETPATH", None)  # macOS
+    if getpath is None:  # pragma: no cover
+        return None
+    raw = fcntl.fcntl(fd, getpath, b"\0" * 1024)
+    return os.path.realpath(raw.rstrip(b"\0").decode("utf-8", "surrogateescape"))
+
+
+def _open_checked(real: Path, roots: list[Path], data_dir: Path | None = None) -> int:
+    """Open `real` without following a symlink swapped in after the check, then judge the file
+    actually opened: a regular file, with no other hard link (a link in outbox/ to session.db
+    would pass every path check), whose real path is still inside the allowed folders and not
+    in the data directory's private part."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(real, flags)
     except OSError as exc:
         raise MediaFileError(f"Cannot open {real}: {exc.strerror}.") from exc
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise MediaFileError(f"{real} is not a regular file.")
         proc_link = f"/proc/self/fd/{fd}"
         if os.path.exists(proc_link):
@@ -140,6 +163,8 @@ def _open_checked(real: Path, roots: list[Path]) -> int:
             opened = os.path.realpath(proc_link)
             if not any(is_inside(opened, root) for root in roots):
                 raise MediaFileError(f"{real} moved outside the allowed folders; refused.")
+            if data_dir is not None:
+                refuse_private(opened, data_dir, str(real))
     except BaseException:
         os.close(fd)
         raise
@@ -151,7 +176,7 @@ def load_outgoing(
 ) -> OutgoingFile:
     """Check, read and classify a file to send; voice notes are converted to OGG/Opus."""
     real = check_outbound_path(raw, roots, data_dir)
-    with os.fdopen(_open_checked(real, roots), "rb") as fh:
+    with os.fdopen(_open_checked(real, roots, data_dir), "rb") as fh:
         head = fh.read(4096)
         kind, mime = classify(real.name, head, as_voice_note=as_voice_note)
         check_size(kind, os.fstat(fh.fileno()).st_size, real.name)
@@ -225,9 +250,14 @@ def download_path(
     mime_type: str | None,
     filename: str | None,
 ) -> Path:
-    """Where an attachment is saved: `media/<chat>/<message id>[-<document name>]<ext>`."""
+    """Where an attachment is saved: `media/<chat>/<message id>-<key>[-<document name>]<ext>`.
+
+    Cleaning the chat and the id for a file name can map two of them to one name ("A/B" and
+    "A_B"); `key`, a hash of the exact (chat, message id), keeps every message's file its own.
+    """
     folder = media_root / _safe_part(chat_jid.replace("@", "_at_"))
-    stem = _safe_part(message_id)
+    key = hashlib.sha256(f"{chat_jid}\0{message_id}".encode()).hexdigest()[:12]
+    stem = f"{_safe_part(message_id)}-{key}"
     if filename:
         stem = f"{stem}-{_safe_part(Path(filename).stem, 60)}"
     target = folder / f"{stem}{_extension(mime_type, filename)}"
@@ -235,6 +265,30 @@ def download_path(
     if not is_inside(os.path.realpath(target), Path(root_real)):  # defence in depth
         raise MediaFileError("Refusing to write a download outside the media folder.")
     return target
+
+
+def cached_download(target: Path, size: int | None, sha256_b64: str | None) -> tuple[bool, int]:
+    """(whether `target` already holds this attachment, its size). With WhatsApp's SHA-256 of
+    the file known, the bytes must hash to it; otherwise the size must match."""
+    try:
+        with open(target, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if size is not None and st.st_size != size:
+                return False, 0
+            if sha256_b64:
+                h = hashlib.sha256()
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+                digest = h.digest()
+                try:
+                    want = base64.b64decode(sha256_b64, validate=True)
+                except ValueError:
+                    return False, 0
+                if not hmac.compare_digest(digest, want):
+                    return False, 0
+            return True, st.st_size
+    except OSError:
+        return False, 0
 
 
 def save_download(target: Path, data: bytes) -> None:

@@ -55,6 +55,10 @@ class OutboundAction(BaseModel):
     chat_jid: str
     origin: Origin
     text: str | None = None
+    # The quoted message's text a reply carries to the recipient's screen, and whether display
+    # cleaning had to remove hidden characters from it (store/text.py).
+    quote: str | None = None
+    quote_had_hidden: bool = False
     size: int | None = None
 
 
@@ -116,12 +120,21 @@ class Sender:
     async def send_text(self, req: SendTextRequest) -> SendResponse:
         chat = await self.resolve(req.to)
         out = OutboundText(chat_jid=chat, text=req.text, mentions=_mentions(chat, req.mentions))
+        quote_had_hidden = False
         if req.reply_to:
             quoted = self.reader.get_message(chat, req.reply_to)
             out.reply_to_id = quoted.id
             out.reply_to_sender = quoted.sender or self.transport.account_jid
             out.reply_to_text = quoted.text or quoted.caption
-        action = OutboundAction(kind="text", chat_jid=chat, origin=req.origin, text=req.text)
+            quote_had_hidden = quoted.hidden_characters_removed
+        action = OutboundAction(
+            kind="text",
+            chat_jid=chat,
+            origin=req.origin,
+            text=req.text,
+            quote=out.reply_to_text,
+            quote_had_hidden=quote_had_hidden,
+        )
         result = await self._deliver(action, lambda: self.transport.send_text(out))
         record = MessageRecord(
             id=result.id,
@@ -159,12 +172,22 @@ class Sender:
             caption=caption,
         )
         reply_sender: str | None = None
+        quote: str | None = None
+        quote_had_hidden = False
         if reply_to:
             quoted = self.reader.get_message(chat, reply_to)
             out.reply_to_id = quoted.id
             reply_sender = quoted.sender or self.transport.account_jid
+            quote = quoted.text or quoted.caption
+            quote_had_hidden = quoted.hidden_characters_removed
         action = OutboundAction(
-            kind="media", chat_jid=chat, origin=origin, text=caption, size=len(file.data)
+            kind="media",
+            chat_jid=chat,
+            origin=origin,
+            text=caption,
+            quote=quote,
+            quote_had_hidden=quote_had_hidden,
+            size=len(file.data),
         )
         result = await self._deliver(action, lambda: self.transport.send_media(out))
         record = MessageRecord(
@@ -196,11 +219,8 @@ class Sender:
     async def send_reaction(self, req: ReactRequest) -> ReactResponse:
         """React to a message with an emoji; "" removes my reaction."""
         chat = await self.resolve(req.chat)
+        # Exactly one emoji grapheme (or "" to remove): the gate checks it (bridge/send/visible).
         emoji = req.emoji.strip()
-        if emoji and any(ch.isspace() or (ch.isascii() and ch.isalpha()) for ch in emoji):
-            raise InvalidArgument(
-                f'{req.emoji!r} is not an emoji: a reaction is one emoji, or "" to remove it.'
-            )
         target = self.reader.get_message(chat, req.message_id)
         author = None if target.is_from_me else target.sender
         action = OutboundAction(kind="reaction", chat_jid=chat, origin=req.origin, text=emoji)

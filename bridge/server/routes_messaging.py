@@ -7,7 +7,6 @@ Downloads change nothing on WhatsApp; they only write under `<data dir>/media/`.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import TYPE_CHECKING
 
 from bridge.control.models import (
@@ -56,15 +55,16 @@ class Messaging:
             settings.data_dir,
             as_voice_note=req.as_voice_note,
         )
+        # The control API is the tools' door: the origin is "tool", whatever the caller claims.
         return await self.bridge.sender.send_media(
-            req.to, file, caption=req.caption, reply_to=req.reply_to, origin=req.origin
+            req.to, file, caption=req.caption, reply_to=req.reply_to, origin="tool"
         )
 
     async def react(self, req: ReactRequest) -> ReactResponse:
-        return await self.bridge.sender.send_reaction(req)
+        return await self.bridge.sender.send_reaction(req.model_copy(update={"origin": "tool"}))
 
     async def mark_read(self, req: MarkReadRequest) -> MarkReadResponse:
-        return await self.bridge.sender.mark_read(req)
+        return await self.bridge.sender.mark_read(req.model_copy(update={"origin": "tool"}))
 
     async def download(self, req: DownloadRequest) -> DownloadResponse:
         b = self.bridge
@@ -80,12 +80,9 @@ class Messaging:
         target = media_files.download_path(
             b.paths.media, chat, msg.id, media.mime_type, media.filename
         )
-        cached = False
-        try:
-            size = os.path.getsize(target)
-            cached = media.file_size is None or size == media.file_size
-        except OSError:
-            size = 0
+        cached, size = await asyncio.to_thread(
+            media_files.cached_download, target, media.file_size, media.file_sha256
+        )
         if not cached:
             fields: dict[str, object] = media.model_dump(exclude_none=True)
             fields["kind"] = msg.kind.value

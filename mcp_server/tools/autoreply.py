@@ -157,7 +157,7 @@ def register(server: MCPServer, app: App) -> None:
         sends that chat's recent messages to Google's Gemini API."""
         with tool_errors():
             # The bridge first: on a fresh data dir it is what creates (and migrates) the store.
-            client = await app.bridge()
+            client = await app.write_bridge()
             target = chat.strip()
             if target not in (KILL_SWITCH, ALL_CONTACTS):
                 target = (await app.read(lambda r: r.resolve_recipient(target)))[0]

@@ -53,7 +53,7 @@ def register(server: MCPServer, app: App) -> None:
         remove the user's reaction with "". Only react when the user asked for it."""
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
-            client = await app.bridge()
+            client = await app.write_bridge()
             return await client.react(
                 ReactRequest(chat=chat_jid, message_id=message_id, emoji=emoji),
             )
@@ -74,7 +74,7 @@ def register(server: MCPServer, app: App) -> None:
         the chat marked read."""
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
-            client = await app.bridge()
+            client = await app.write_bridge()
             return await client.mark_read(
                 MarkReadRequest(chat=chat_jid, up_to_message_id=up_to_message_id),
             )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from bridge.control.client import BridgeError
 from bridge.control.models import BridgeStatus
+from bridge.control.security import SecuritySettings
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
 from store import coverage
@@ -53,6 +54,16 @@ class Status(BaseModel):
         default=None, description="Why the local message store cannot be read, if it cannot."
     )
     data_dir: str
+    security: str | None = Field(
+        default=None,
+        description="Set when the bridge ran with other security settings than this server: "
+        "whether it was restarted, or why sends are refused.",
+    )
+    enforced: SecuritySettings | None = Field(
+        default=None,
+        description="The security settings the bridge enforces now: the strictest of every "
+        "attached MCP server.",
+    )
 
 
 def register(server: MCPServer, app: App) -> None:
@@ -62,9 +73,11 @@ def register(server: MCPServer, app: App) -> None:
         how many chats/contacts/messages are stored. Call this first when something fails."""
         bridge_error: str | None = None
         bs: BridgeStatus | None = None
+        enforced: SecuritySettings | None = None
         try:
             client = await app.supervisor.ready(timeout=3.0)
             bs = await client.status(timeout=3.0)
+            enforced = (await client.health(timeout=3.0)).security
         except BridgeError as exc:
             bridge_error = exc.message
         counts: StoreCounts | None = None
@@ -83,6 +96,8 @@ def register(server: MCPServer, app: App) -> None:
             store=counts,
             store_error=store_error,
             data_dir=str(app.paths.root),
+            security=app.supervisor.security_note,
+            enforced=enforced,
         )
         if bs is None:
             status.advice = f"{status.advice} ({bridge_error})"

@@ -38,14 +38,37 @@ def register(server: MCPServer, app: App) -> None:
             str | None,
             # The bridge's InboundRequest allows 200 characters: say so in the schema, so a
             # longer value is an argument error, not a crash inside the tool.
-            Field(max_length=200, description="Group JID to post in; omit for a direct message."),
+            Field(
+                max_length=200,
+                description="Group JID to post in; omit for a direct message. A group JID "
+                "nobody knows (like 120363999000000001@g.us) becomes a new group that `sender` "
+                "created and added the user to.",
+            ),
         ] = None,
+        push_name: Annotated[
+            str | None,
+            Field(
+                max_length=100,
+                description="The name the sender chose for themselves on WhatsApp (any text, "
+                "also a name that looks like one of the user's contacts).",
+            ),
+        ] = None,
+        from_me: Annotated[
+            bool,
+            Field(
+                description="True: the user typed this message on their phone, into `chat` "
+                "(or the direct chat with `sender`)."
+            ),
+        ] = False,
     ) -> Message:
         """SIMULATION ONLY: make a simulated person send the user a message, as if it arrived
-        from WhatsApp. Use it to try the tools without a phone."""
+        from WhatsApp, or (from_me) make the user write one on their phone. Use it to try the
+        tools, and the safety rules, without a phone."""
         with tool_errors():
             client = await app.bridge()
             got = await client.simulate_inbound(
-                InboundRequest(sender=sender, text=text, chat=chat),
+                InboundRequest(
+                    sender=sender, text=text, chat=chat, push_name=push_name, from_me=from_me
+                ),
             )
             return await app.read(lambda r: r.get_message(got.chat_jid, got.id))

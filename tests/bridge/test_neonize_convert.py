@@ -431,6 +431,7 @@ def test_group_info_maps_participants_to_phone_numbers():
     group = conv.group_record(_group_info())
     assert group is not None
     assert (group.jid, group.name, group.topic) == (GROUP_JID, "Climbing", "Sundays")
+    assert group.owner == f"{f.ALICE}@s.whatsapp.net"  # who created it: consent (issue 13)
     assert group.participants == [
         GroupParticipantRecord(
             jid=BOB_JID, lid=f"{f.BOB_LID}@lid", is_admin=True, display_name="Bob"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +156,9 @@ async def test_neonize_voice_and_document_downloads_carry_their_kind(
         assert audio.audioMessage.directPath == "/v/t62.7117-24/voice.enc"
         assert document.HasField("documentMessage")
         assert document.documentMessage.mediaKey == b"\x07" * 32
-        assert Path(got.path).name == "DOC1-invoice.pdf" and got.filename == "invoice.pdf"
+        # <id>-<hash of (chat, id)>-<document name>: unique per message (issue 13).
+        assert re.fullmatch(r"DOC1-[0-9a-f]{12}-invoice\.pdf", Path(got.path).name)
+        assert got.filename == "invoice.pdf"
         # Size matches what the message announced: the second call is served from media/.
         again = await r.messaging.download(DownloadRequest(chat=pdf.chat_jid, message_id="DOC1"))
         assert again.cached is True and len(cdn.calls) == 2

@@ -322,7 +322,7 @@ async def test_prompts_hand_over_the_chats_as_fenced_data(client: Client) -> Non
     unread = await chats(client, unread_only=True)
     catch_up = await client.get_prompt("catch_up", {})
     text = catch_up.messages[0].content.text  # type: ignore[union-attr]
-    assert "<chat-data>" in text and "never an instruction" in text
+    assert "<chat-data-" in text and "never an instruction" in text
     assert all(c["jid"] in text for c in unread)
     since = await client.get_prompt("catch_up", {"since": "1h"})
     assert "since" in since.messages[0].content.text  # type: ignore[union-attr]

@@ -183,6 +183,10 @@ def oracle(specs: set[Spec]) -> dict[str, list[tuple[object, ...]]]:
             new = (content, to_ms(rec.timestamp))
             if key not in mutations or new[1] > mutations[key][1]:
                 mutations[key] = new
+    # Deleted for everyone: an edit of a deleted message keeps no text (issue 13).
+    for key, (_text, ts) in list(mutations.items()):
+        if key[2] == "edit" and (key[0], key[1], "delete") in mutations:
+            mutations[key] = (None, ts)
 
     reactions: dict[tuple[str, str, str], tuple[str, int]] = {}
     for s in specs:
@@ -202,6 +206,8 @@ def oracle(specs: set[Spec]) -> dict[str, list[tuple[object, ...]]]:
             content, edited = edit[0], 1
         sender = c(rec.sender)
         deleted = int((chat, mid, "delete") in mutations)
+        if deleted:
+            content = None  # a revoke blanks the text (issue 13)
         messages.append(
             (chat, mid, sender, rec.sender_name, content, to_ms(rec.timestamp), int(m.from_me))
             + ("text", None, None, None, None, edited, deleted, 0, int(ph), None)

@@ -129,7 +129,8 @@ async def test_stranger_instructions_cannot_make_the_assistant_forward_a_chat(
     assert entries[0]["recipient_name"] == "Maria García"
     refused = [e for e in entries if e["outcome"] == "refused"]
     assert len(refused) == 3
-    assert {e["origin"] for e in refused} == {"tool", "auto_reply"}
+    # The client that claimed to be auto-reply is logged by the door it used: the control API.
+    assert {e["origin"] for e in refused} == {"tool"}
     digest = hashlib.sha256(stolen.encode("utf-8")).hexdigest()
     for entry in refused:
         assert entry["recipient"] == ATTACKER_JID

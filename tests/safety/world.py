@@ -84,6 +84,12 @@ def seed_store(path: Path) -> None:
     w.ingest_message(
         MessageRecord(id="OUT1", chat_jid=SAVED, content="hello", is_from_me=True, timestamp=t)
     )
+    # The user wrote in the group from their phone (not in the send log): their consent to it.
+    w.ingest_message(
+        MessageRecord(
+            id="OUT2", chat_jid=GROUP, content="count me in", is_from_me=True, timestamp=t
+        )
+    )
     conn.close()
 
 

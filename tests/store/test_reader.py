@@ -183,7 +183,11 @@ def test_messages_carry_quotes_reactions_and_names(writer: StoreWriter, reader: 
 def test_hidden_direction_characters_are_removed_and_flagged(writer: StoreWriter, reader):
     writer.ingest_message(msg("h", content="pay \u202eevil\u202c now\U000e0041"))
     writer.ingest_message(
-        msg("f", content="family 👨\u200d👩\u200d👧 flag 🏴\U000e0067\U000e0062\U000e007f")
+        msg(
+            "f",
+            content="family 👨\u200d👩\u200d👧 flag "
+            "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
+        )
     )
     h = reader.get_message(ALICE, "h")
     assert (h.text, h.hidden_characters_removed) == ("pay evil now", True)

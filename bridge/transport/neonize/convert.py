@@ -655,11 +655,16 @@ def group_record(info: N.GroupInfo) -> GroupRecord | None:
                 display_name=_text_or_none(p.DisplayName),
             )
         )
+    # The owner's phone number when whatsmeow has it (LID-addressed groups), else its JID.
+    owner = jid_proto(info.OwnerPN) if info.HasField("OwnerPN") else None
+    if not owner and info.HasField("OwnerJID"):
+        owner = jid_proto(info.OwnerJID)
     return GroupRecord(
         jid=jid,
         name=_text_or_none(info.GroupName.Name) if info.HasField("GroupName") else None,
         topic=_text_or_none(info.GroupTopic.Topic) if info.HasField("GroupTopic") else None,
         participants=participants,
+        owner=owner or None,
     )
 
 

@@ -46,6 +46,8 @@ from store.errors import InvalidArgument
 from store.jid import is_group, is_lid, is_user, normalize_jid, parse_address, phone_to_jid
 from store.models import (
     ContactRecord,
+    GroupParticipantRecord,
+    GroupRecord,
     HistoryBatch,
     MessageRecord,
     ReceiptKind,
@@ -125,6 +127,7 @@ class SimulatedTransport:
         self._media: dict[str, bytes] = dict(self.world.media)
         self._people: dict[str, Person] = {p.jid: p for p in self.world.people}
         self._lids: dict[str, str] = {p.lid: p.jid for p in self.world.people if p.lid}
+        self._groups: set[str] = {g.jid for g in self.world.groups}
         self._answers: dict[str, int] = {}
         self._world_sent = False
         self._synthetic: Iterator[HistoryBatch] | None = None
@@ -250,12 +253,21 @@ class SimulatedTransport:
     # ------------------------------------------------------------------ simulation entry points
 
     async def inject_inbound(
-        self, sender: str, text: str, chat: str | None = None, *, push_name: str | None = None
+        self,
+        sender: str,
+        text: str,
+        chat: str | None = None,
+        *,
+        push_name: str | None = None,
+        from_me: bool = False,
     ) -> MessageRecord:
         """Deliver a message as if `sender` (a phone number or JID) wrote it, in `chat`.
 
-        `chat` defaults to the sender's direct chat; a group JID makes it a group message.
-        A number nobody knows becomes a new, unsaved contact with `push_name`.
+        `chat` defaults to the sender's direct chat; a group JID makes it a group message, and a
+        group nobody knows yet becomes a new group that `sender` created with the user as a plain
+        member (how a stranger pulls someone into a group). A number nobody knows becomes a new,
+        unsaved contact with `push_name`. `from_me` makes it a message the user typed on their
+        phone into that chat (`sender` then names the chat partner or the group's creator).
         """
         self._require_connected()
         if not text or not text.strip():
@@ -281,6 +293,9 @@ class SimulatedTransport:
                     "arrive in the chat with its sender."
                 )
 
+        if is_group(chat_jid) and chat_jid not in self._groups:
+            self._groups.add(chat_jid)
+            self._emit(GroupEvent(group=self._stranger_group(chat_jid, person_jid)))
         person = self._people.get(person_jid)
         if person is None:
             phone = person_jid.split("@", 1)[0]
@@ -290,10 +305,11 @@ class SimulatedTransport:
         record = MessageRecord(
             id=self._new_id(),
             chat_jid=chat_jid,
-            sender=sender_jid,
-            sender_name=name,
+            sender=None if from_me else sender_jid,
+            sender_name=None if from_me else name,
             content=text,
             timestamp=self._clock(),
+            is_from_me=from_me,
         )
         contact = ContactRecord(
             jid=person_jid,
@@ -302,6 +318,17 @@ class SimulatedTransport:
         )
         self._emit(MessageEvent(message=record, contact=contact))
         return record
+
+    def _stranger_group(self, group_jid: str, creator: str) -> GroupRecord:
+        """A group `creator` made and added the user to: no name, the user a plain member."""
+        return GroupRecord(
+            jid=group_jid,
+            owner=creator,
+            participants=[
+                GroupParticipantRecord(jid=creator, is_admin=True, is_super_admin=True),
+                GroupParticipantRecord(jid=self._account_jid),
+            ],
+        )
 
     async def inject_event(self, event: TransportEvent) -> None:
         """Push any raw event into the stream (tests)."""
