@@ -26,6 +26,10 @@ Toolset = Literal["read", "send", "media", "auto_reply", "admin"]
 TOOLSETS: tuple[Toolset, ...] = ("read", "send", "media", "auto_reply", "admin")
 
 
+# Who may receive a send (bridge/send/policy.py), strictest first.
+SendPolicy = Literal["contacts", "known", "any"]
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -61,7 +65,7 @@ class Settings(BaseModel):
     )
     # Send safety (bridge/send/gate.py). Rate limits looser than the defaults are capped on a real
     # account (bridge/send/ratelimit.py); simulate mode accepts any value.
-    send_policy: Literal["contacts", "known", "any"] = Field(
+    send_policy: SendPolicy = Field(
         default="contacts", description="Who may receive messages: contacts, known or any."
     )
     allowed_recipients: str = Field(
@@ -80,7 +84,7 @@ class Settings(BaseModel):
     @field_validator("allowed_recipients", "blocked_recipients")
     @classmethod
     def _recipient_list(cls, value: str) -> str:
-        from bridge.send.policy import parse_recipients  # policy imports store, not settings
+        from store.jid import parse_recipients
 
         parse_recipients(value)
         return value

@@ -13,19 +13,33 @@ import contextlib
 import logging
 import os
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bridge.control.client import BridgeError
+from bridge.control.client import BridgeError, ControlClient
+from bridge.control.lifecycle import service_record
+from bridge.control.lockfile import lock_is_held
 from bridge.control.models import StopResponse
 from bridge.control.security import AttachRequest, AttachResponse, SecuritySettings, differences
+from bridge.paths import DataPaths
+from bridge.settings import Settings
 
-if TYPE_CHECKING:
-    from mcp_server.supervisor import BridgeSupervisor
+
+class _Supervisor(Protocol):
+    """What this needs of `mcp_server.supervisor.BridgeSupervisor` (which calls it)."""
+
+    settings: Settings
+    paths: DataPaths
+    client: ControlClient
+    security_note: str | None
+    security_mismatch: str | None
+
+    async def start_bridge(self) -> ControlClient: ...
+
 
 log = logging.getLogger(__name__)
 
 
-async def reconcile(sup: BridgeSupervisor, *, restarts_left: int = 1) -> None:
+async def reconcile(sup: _Supervisor, *, restarts_left: int = 1) -> None:
     """Register this server's security settings with the bridge (it enforces the strictest
     of all attached servers). A bridge started with other settings is restarted with this
     server's when no other server uses it; otherwise writes from here are refused, naming
@@ -47,7 +61,8 @@ async def reconcile(sup: BridgeSupervisor, *, restarts_left: int = 1) -> None:
     sup.security_mismatch = None
     if not diff:
         return
-    if got.others == 0 and restarts_left > 0:
+    # A service manager owns a service's bridge: never replaced from here (issue 15).
+    if got.others == 0 and restarts_left > 0 and service_record(sup.paths) is None:
         log.warning("bridge pid %d runs with other settings: restarting it", got.bridge_pid)
         sup.security_note = (
             f"The bridge (pid {got.bridge_pid}) was running with other security settings "
@@ -56,8 +71,6 @@ async def reconcile(sup: BridgeSupervisor, *, restarts_left: int = 1) -> None:
         )
         with contextlib.suppress(BridgeError):
             await sup.client.call("POST", "/api/stop", StopResponse, timeout=5)
-        from mcp_server.supervisor import lock_is_held  # the supervisor imports this module
-
         deadline = time.monotonic() + 15
         while lock_is_held(sup.paths.lock) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.send.policy import SendPolicy, parse_recipients
-from bridge.send.ratelimit import RateLimits
-from bridge.settings import Settings
+from bridge.control.limits import RateLimits
+from bridge.settings import SendPolicy, Settings
+from store.jid import parse_recipients
 
 # Strictest first.
 _POLICY_ORDER: tuple[SendPolicy, ...] = ("contacts", "known", "any")

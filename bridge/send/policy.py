@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from bridge.send.refusal import Refusal
 from bridge.send.visible import MAX_TEXT_LENGTH as MAX_TEXT_LENGTH
 from bridge.send.visible import check_visible, visible_text
+from bridge.settings import SendPolicy as SendPolicy
 from store.audit import RecipientFacts
 from store.jid import is_broadcast_or_newsletter, is_group
 from store.jid import parse_recipients as parse_recipients  # used by settings and tests
-
-SendPolicy = Literal["contacts", "known", "any"]
 
 
 class PolicyConfig(BaseModel):
