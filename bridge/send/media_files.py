@@ -157,10 +157,14 @@ def _open_checked(real: Path, roots: list[Path], data_dir: Path | None = None) -
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise MediaFileError(f"{real} is not a regular file.")
-        proc_link = f"/proc/self/fd/{fd}"
-        if os.path.exists(proc_link):
-            # A folder on the way may have been replaced since the check: judge the opened file.
-            opened = os.path.realpath(proc_link)
+        if st.st_nlink > 1:
+            raise MediaFileError(
+                f"{real} has {st.st_nlink} hard links, so it may be another file under a second "
+                f"name; refused. Copy the file (cp, not ln) into {roots[0]} instead."
+            )
+        # A folder on the way may have been replaced since the check: judge the opened file.
+        opened = _fd_path(fd)
+        if opened is not None:
             if not any(is_inside(opened, root) for root in roots):
                 raise MediaFileError(f"{real} moved outside the allowed folders; refused.")
             if data_dir is not None:
