@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -41,6 +42,7 @@ from bridge.transport.simulated.seed import (
     synthetic_history,
 )
 from store.errors import InvalidArgument
+from store.sync_state import SIMULATED_SEED
 from store.jid import is_group, is_lid, is_user, normalize_jid, parse_address, phone_to_jid
 from store.models import (
     ContactRecord,
@@ -115,7 +117,9 @@ class SimulatedTransport:
         self._paired = True
         self._queue: asyncio.Queue[TransportEvent] = asyncio.Queue()
         self._drained = asyncio.Event()
-        self._ids = random.Random(f"live/{seed}")
+        # Live ids are new on every start: a restarted bridge must not reuse an id the store
+        # already holds (the send would collide with a stored message and never appear).
+        self._ids = random.Random(f"live/{seed}/{secrets.token_hex(8)}")
         self._media: dict[str, bytes] = dict(self.world.media)
         self._people: dict[str, Person] = {p.jid: p for p in self.world.people}
         self._lids: dict[str, str] = {p.lid: p.jid for p in self.world.people if p.lid}
@@ -348,6 +352,16 @@ class SimulatedTransport:
                 self._emit(self._history_event(batch))
             for reaction in world.reactions:
                 self._emit(ReactionEvent(reaction=reaction))
+            # The seeded world is complete once this lands: a first read in simulate mode waits
+            # for it (mcp_server/readiness.py) instead of answering from a half-written store.
+            self._emit(
+                HistoryEvent(
+                    batch=HistoryBatch(),
+                    sync_type=SIMULATED_SEED,
+                    progress=self._progress(),
+                    final=not self._history_messages,
+                )
+            )
             if self._history_messages:
                 self._synthetic = synthetic_history(
                     self._history_messages,
@@ -359,10 +373,18 @@ class SimulatedTransport:
         if self._synthetic is not None:
             self._spawn(self._feed_synthetic())
 
+    def _progress(self) -> int:
+        return 100 * self._history_done // max(1, self._history_total)
+
     def _history_event(self, batch: HistoryBatch) -> HistoryEvent:
         self._history_done += len(batch.messages)
-        progress = 100 * self._history_done // max(1, self._history_total)
-        return HistoryEvent(batch=batch, progress=progress)
+        # 100 only on the chunk that ends the sync, so "done" never precedes the last of it.
+        progress = min(99, self._progress())
+        if self._synthetic is not None and self._history_done >= self._history_total:
+            return HistoryEvent(batch=batch, progress=100, sync_type="FULL", final=True)
+        return HistoryEvent(
+            batch=batch, progress=progress, sync_type="FULL" if self._synthetic else None
+        )
 
     async def _feed_synthetic(self) -> None:
         assert self._synthetic is not None
