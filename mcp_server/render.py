@@ -145,7 +145,7 @@ def chat_text(c: ChatView) -> str:
         lines.append(f"My role: {c.my_role}")
     if c.participants:
         who = [
-            f"{p.name or p.id}{'' if p.name == p.id else f' ({p.id})'}"
+            (f"{p.name} ({p.id})" if p.name else p.id)
             + ("" if p.role == "member" else f" {p.role}")
             for p in c.participants
         ]

@@ -10,6 +10,8 @@ from mcp.server.mcpserver import MCPServer
 from bridge.settings import Settings
 from mcp_server import prompts, resources
 from mcp_server.app import App
+from mcp_server.errors import WhatsAppServer
+from mcp_server.schemas import compact_tool_schemas
 from mcp_server.tools import admin as tools_admin
 from mcp_server.tools import autoreply as tools_autoreply
 from mcp_server.tools import media as tools_media
@@ -42,7 +44,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         async with app.running():
             yield app
 
-    server: MCPServer = MCPServer(
+    server: MCPServer = WhatsAppServer(
         "whatsapp", instructions=INSTRUCTIONS, lifespan=lifespan, version="0.1.0"
     )
     if "read" in settings.toolsets:
@@ -63,6 +65,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_sim.register(server, app)
     if settings.read_only:
         _drop_write_tools(server)
+    compact_tool_schemas(server)
     return server
 
 

@@ -37,6 +37,7 @@ from store.models import (
     from_ms,
     to_ms,
 )
+from store.sync_state import SyncState, read_sync_state
 from store.text import fold, preview, strip_hidden
 
 MAX_LIMIT = 500
@@ -69,6 +70,15 @@ def _like(text: str) -> str:
 
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+
+
+def _phone_prefix(text: str) -> str | None:
+    """Digits of a number written with its `+` (like "+44" or "+44 20"): a country or area code
+    that matches numbers by prefix, however short."""
+    stripped = text.strip()
+    if not stripped.startswith("+") or any(ch not in "0123456789 -()." for ch in stripped[1:]):
+        return None
+    return _digits(stripped) or None
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -391,6 +401,10 @@ class StoreReader:
             if len(digits) >= 3:
                 conds.append("c.jid LIKE ?")
                 params.append(f"%{digits}%@%")
+            prefix = _phone_prefix(q)
+            if prefix:
+                conds.append("c.jid LIKE ?")
+                params.append(f"{prefix}%@{jids.USER}")
             where.append("(" + " OR ".join(conds) + ")")
 
         at: int | None = None
@@ -470,6 +484,11 @@ class StoreReader:
                     else "member"
                 )
         return chat
+
+    def sync_state(self) -> SyncState | None:
+        """The history sync as ingest last recorded it (None if never, or while being created)."""
+        with self._lock:
+            return read_sync_state(self._conn)
 
     def _account_jid(self) -> str | None:
         """The user's own JID, as the bridge recorded it on connecting."""
@@ -690,6 +709,10 @@ class StoreReader:
             if len(digits) >= 3:
                 conds.append("phone LIKE ?")
                 params.append(f"%{digits}%")
+            prefix = _phone_prefix(q)
+            if prefix:
+                conds.append("phone LIKE ?")
+                params.append(f"+{prefix}%")
             where.append("(" + " OR ".join(conds) + ")")
         if cursor is not None:
             sort_key, after_jid = cursors.decode(cursor, "contacts", fp, (str, str))

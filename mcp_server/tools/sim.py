@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from bridge.control.models import InboundRequest, InboundResponse
+from mcp_server import render
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
-from store.models import Message
+from mcp_server.views import MessageView, message_view
 
 
 def register(server: MCPServer, app: App) -> None:
@@ -29,8 +30,7 @@ def register(server: MCPServer, app: App) -> None:
             Field(
                 min_length=1,
                 max_length=200,
-                description="Who writes: a phone number or JID, known or new. A new number "
-                "becomes a new, unsaved contact.",
+                description="Phone or JID, known or new (a new number: an unsaved contact).",
             ),
         ],
         text: Annotated[str, Field(min_length=1, max_length=65536)],
@@ -40,9 +40,8 @@ def register(server: MCPServer, app: App) -> None:
             # longer value is an argument error, not a crash inside the tool.
             Field(max_length=200, description="Group JID to post in; omit for a direct message."),
         ] = None,
-    ) -> Message:
-        """SIMULATION ONLY: make a simulated person send the user a message, as if it arrived
-        from WhatsApp. Use it to try the tools without a phone."""
+    ) -> Annotated[CallToolResult, MessageView]:
+        """SIMULATION ONLY: a simulated person sends the user a message, as from WhatsApp."""
         with tool_errors():
             client = await app.bridge()
             got = await client.call(
@@ -51,4 +50,9 @@ def register(server: MCPServer, app: App) -> None:
                 InboundResponse,
                 InboundRequest(sender=sender, text=text, chat=chat),
             )
-            return await app.read(lambda r: r.get_message(got.chat_jid, got.id))
+            m = await app.read(lambda r: r.get_message(got.chat_jid, got.id))
+        view = message_view(m, cap=None)
+        return CallToolResult(
+            content=[TextContent(type="text", text=render.message_line(view, with_chat=True))],
+            structured_content=view.compact(),
+        )
