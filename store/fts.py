@@ -44,7 +44,7 @@ def build_match(query: str) -> str:
         raise InvalidArgument(
             f"The search query {shorten_for_error(query)!r} has no letters or digits to search "
             "for. Use words from the message (for example: pizza friday), optionally with * for "
-            "a prefix (piz*). To find emoji or punctuation, use list_messages(contains=...) instead."
+            "a prefix (piz*). For emoji or punctuation, use list_messages(contains=...) instead."
         )
     return " ".join(terms)
 

@@ -42,7 +42,6 @@ from bridge.transport.simulated.seed import (
     synthetic_history,
 )
 from store.errors import InvalidArgument
-from store.sync_state import SIMULATED_SEED
 from store.jid import is_group, is_lid, is_user, normalize_jid, parse_address, phone_to_jid
 from store.models import (
     ContactRecord,
@@ -51,6 +50,7 @@ from store.models import (
     ReceiptKind,
     ReceiptRecord,
 )
+from store.sync_state import SIMULATED_SEED
 
 log = logging.getLogger(__name__)
 
