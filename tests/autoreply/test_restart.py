@@ -34,7 +34,7 @@ def settings(data_dir: Path, fake_gemini: FakeGemini) -> Iterator[Settings]:
 
 async def auto_replies(client: Client, chat: str) -> list[dict[str, Any]]:
     page = await call(client, "list_messages", chat=chat, limit=50)
-    return [m for m in page["items"] if m["is_auto_reply"]]
+    return [m for m in page["items"] if m.get("auto_reply")]
 
 
 def ledger(paths: DataPaths) -> list[tuple[str, str, str]]:

@@ -50,8 +50,8 @@ async def test_a_real_client_over_stdio_reads_searches_and_sends(paths: DataPath
                     break
                 await anyio.sleep(0.1)
         chats = (r.structured_content or {})["items"]
-        peer = next(c for c in chats if not c["is_group"])
-        sent = await client.call_tool("send_message", {"to": peer["jid"], "text": "ping"})
+        peer = next(c for c in chats if not c.get("group"))
+        sent = await client.call_tool("send_message", {"to": peer["chat"], "text": "ping"})
         assert not sent.is_error, sent.content
         hits = await client.call_tool("search_messages", {"query": "dinner"})
         assert (hits.structured_content or {})["items"]
