@@ -343,7 +343,9 @@ class Bridge:
         inject = getattr(self.transport, "inject_inbound", None)
         if inject is None:  # pragma: no cover - route exists only in simulate mode
             raise HttpError(404, "not_found", "Injection exists only in simulate mode.")
-        record = await inject(req.sender, req.text, req.chat, push_name=req.push_name)
+        record = await inject(
+            req.sender, req.text, req.chat, push_name=req.push_name, message_id=req.message_id
+        )
         chat = await self.writer.run(self.writer.writer.resolve_jid, record.chat_jid)
         await self.wait_ingested(chat, record.id)
         return InboundResponse(

@@ -30,9 +30,8 @@ def tool_errors() -> Iterator[None]:
         # Store messages already say what to call next (Ambiguous lists the candidates).
         raise ToolError(str(exc)) from exc
     except BridgeUnavailable as exc:
-        raise ToolError(
-            f"The bridge is unavailable ({exc.message}); call get_status, then retry."
-        ) from exc
+        # Reads keep working from the store; only what needs WhatsApp waits for the bridge.
+        raise ToolError(f"bridge_unavailable: {exc.message}") from exc
     except BridgeError as exc:
         raise ToolError(f"{exc.code}: {exc.message}") from exc
 

@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timezone
 
 import anyio
+from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server.app import App
 from mcp_server.views import SyncView, when
@@ -66,7 +67,9 @@ class Readiness:
         while True:
             try:
                 tables, state = await self.app.read(_probe)
-            except StoreError:
+            except StoreError as exc:
+                if self.app.paths.messages_db.exists():
+                    raise ToolError(str(exc)) from exc  # damaged or too new: say so as it is
                 # No file yet after the bridge's start timeout: an empty answer that says why.
                 return NOT_CREATED
             seeded = not settings.simulate or (state is not None and SIMULATED_SEED in state.types)

@@ -248,7 +248,13 @@ class SimulatedTransport:
     # ------------------------------------------------------------------ simulation entry points
 
     async def inject_inbound(
-        self, sender: str, text: str, chat: str | None = None, *, push_name: str | None = None
+        self,
+        sender: str,
+        text: str,
+        chat: str | None = None,
+        *,
+        push_name: str | None = None,
+        message_id: str | None = None,
     ) -> MessageRecord:
         """Deliver a message as if `sender` (a phone number or JID) wrote it, in `chat`.
 
@@ -286,7 +292,7 @@ class SimulatedTransport:
             self._people[person_jid] = person
         name = push_name or person.push_name or None
         record = MessageRecord(
-            id=self._new_id(),
+            id=message_id or self._new_id(),
             chat_jid=chat_jid,
             sender=sender_jid,
             sender_name=name,
