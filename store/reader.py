@@ -820,6 +820,20 @@ class StoreReader:
             return key, self._display_name(key)
         return self._resolve_name(text, chats_only=False)
 
+    def resolve_recipient_exact(self, text: str) -> tuple[str, str | None]:
+        """Like `resolve_recipient`, but a name must match a whole name (case and accents
+        aside): a send never goes to someone whose name merely contains `text`."""
+        if jids.parse_address(text) is not None:
+            return self.resolve_recipient(text)
+        exact, partial, names = self._name_matches(text, chats_only=False)
+        if not exact and partial:
+            shown = [f"{names[j]} ({jids.phone_of(j) or j})" for j in partial[:5]]
+            raise NotFound(
+                f"No contact, group or chat is named exactly {fts.shorten_for_error(text)!r}; "
+                f"did you mean {' or '.join(shown)}? Pass the full name or the number as `to`."
+            )
+        return self._resolve_name(text, chats_only=False)
+
     def resolve_chat(self, text: str) -> str:
         """The JID of an existing chat given its JID, phone number or unique name."""
         if jids.parse_address(text) is not None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
@@ -67,11 +69,28 @@ class DownloadedMedia(BaseModel):
     )
 
 
+class ImageTooLarge(Exception):
+    """An image with more pixels than Pillow will decode safely (a decompression bomb)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
 def scaled_image(path: Path, max_side: int = MAX_IMAGE_SIDE) -> tuple[bytes, str] | None:
     """The picture at `path` as PNG or JPEG bytes no larger than `max_side`; None if it is not
     an image Pillow can read."""
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1× and 2× its pixel limit; both are "too large" here.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img_file = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(path) from exc
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    try:
+        with img_file as img:
             img.seek(0)  # first frame of an animation
             img.thumbnail((max_side, max_side))
             alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
@@ -185,7 +204,15 @@ def register(server: MCPServer, app: App) -> None:
         info = DownloadedMedia(**got.model_dump())
         image: tuple[bytes, str] | None = None
         if got.kind in (MessageKind.image, MessageKind.sticker):
-            image = await anyio.to_thread.run_sync(scaled_image, local)
+            try:
+                image = await anyio.to_thread.run_sync(scaled_image, local)
+            except ImageTooLarge as exc:
+                raise ToolError(
+                    f"The image in message {message_id} has too many pixels to show safely "
+                    f"(over {Image.MAX_IMAGE_PIXELS or 0:,}); it is saved at {exc.path} "
+                    f"({got.size:,} bytes): open it from there instead of calling download_media "
+                    "again."
+                ) from exc
         info.image_attached = image is not None
         content: list[TextContent | ImageContent] = [
             TextContent(type="text", text=info.model_dump_json())

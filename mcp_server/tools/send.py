@@ -44,7 +44,8 @@ def register(server: MCPServer, app: App) -> None:
                 min_length=1,
                 max_length=200,
                 description="Recipient: a JID, a phone number with country code (+15551234567), "
-                "or the exact name of a contact, group or chat.",
+                "or the whole name of a contact, group or chat (saved or WhatsApp name; case "
+                "and accents ignored). Part of a name is refused.",
             ),
         ],
         text: Annotated[
@@ -71,7 +72,7 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
 
             def prepare(r: StoreReader) -> tuple[str, str | None, Mentions]:
-                chat_jid, chat_name = r.resolve_recipient(to)
+                chat_jid, chat_name = r.resolve_recipient_exact(to)
                 mentions = Mentions(text, [])
                 if is_group(chat_jid) and "@" in text:
                     with contextlib.suppress(NotFound):

@@ -171,6 +171,9 @@ async def test_send_message_accepts_a_unique_name_and_refuses_unknown_ones(clien
     assert sent["chat_jid"] == parse_address(peer["chat"])
     text = await error_of(client, "send_message", to="Nobody McUnknown", text="x")
     assert "search_contacts" in text
+    # The description promises a whole name: part of one is refused, naming the full one.
+    partial = await error_of(client, "send_message", to=peer["name"].split()[-1], text="x")
+    assert "named exactly" in partial and peer["name"] in partial and "`to`" in partial
     bad = await error_of(client, "list_messages", chat="123@nonsense.server")
     assert "JID" in bad or "server" in bad
 

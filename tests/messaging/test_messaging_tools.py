@@ -79,7 +79,9 @@ def png(width: int = 1600, height: int = 900) -> bytes:
 
 async def test_quoted_reply_is_stored_with_reply_to_and_a_quote(client: Client) -> None:
     peer = next(c for c in await chats(client, kind="direct") if c.get("unread", 0) == 0)
-    target = next(m for m in await newest(client, peer["chat"]) if not m.get("from_me") and m.get("text"))
+    target = next(
+        m for m in await newest(client, peer["chat"]) if not m.get("from_me") and m.get("text")
+    )
     sent = await call(
         client, "send_message", to=peer["chat"], text="Yes, agreed!", reply_to=target["id"]
     )
@@ -127,7 +129,9 @@ async def test_get_chat_shows_group_participants_admins_and_my_role(client: Clie
 async def test_react_see_it_on_the_message_then_remove_it(client: Client) -> None:
     peer = (await chats(client, kind="direct"))[-1]
     target = next(m for m in await newest(client, peer["chat"]) if not m.get("from_me"))
-    got = await call(client, "send_reaction", chat=peer["chat"], message_id=target["id"], emoji="👍")
+    got = await call(
+        client, "send_reaction", chat=peer["chat"], message_id=target["id"], emoji="👍"
+    )
     assert got == {
         "chat_jid": parse_address(peer["chat"]),
         "message_id": target["id"],
@@ -296,17 +300,29 @@ async def test_big_images_come_back_scaled_to_1024(client: Client, settings: Set
     assert Image.open(io.BytesIO(base64.b64decode(picture.data))).size == (1024, 512)
 
 
+async def test_an_image_too_large_to_decode_is_a_clear_error_and_stays_saved(
+    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outbox = DataPaths(settings.data_dir).outbox
+    (outbox / "huge.png").write_bytes(png(1200, 1000))
+    peer = (await chats(client, kind="direct"))[2]["chat"]
+    sent = await call(client, "send_file", to=peer, path="huge.png")
+    # Pillow's limit, lowered so a small file stands in for a decompression bomb.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500_000)
+    err = await error_of(client, "download_media", chat=peer, message_id=sent["id"])
+    assert "too many pixels" in err and "open it from there" in err
+    assert "Error executing" not in err and "Decompression" not in err
+    saved = err.split("saved at ", 1)[1].split(" (", 1)[0]
+    assert Path(saved).stat().st_size == (outbox / "huge.png").stat().st_size
+
+
 async def test_download_of_a_text_message_or_a_document_is_clear(client: Client) -> None:
     page = await call(client, "list_messages", limit=200)
     text_msg = next(m for m in page["items"] if m.get("kind", "text") == "text")
-    err = await error_of(
-        client, "download_media", chat=text_msg["chat"], message_id=text_msg["id"]
-    )
+    err = await error_of(client, "download_media", chat=text_msg["chat"], message_id=text_msg["id"])
     assert "no attachment" in err
     doc = next(m for m in page["items"] if m.get("kind") == "document")
-    got = await client.call_tool(
-        "download_media", {"chat": doc["chat"], "message_id": doc["id"]}
-    )
+    got = await client.call_tool("download_media", {"chat": doc["chat"], "message_id": doc["id"]})
     assert not got.is_error and got.structured_content is not None
     assert got.structured_content["image_attached"] is False
     assert Path(got.structured_content["path"]).read_bytes().startswith(b"%PDF")
@@ -329,6 +345,7 @@ async def test_prompts_hand_over_the_chats_as_fenced_data(client: Client) -> Non
     summary = await client.get_prompt("summarize_chat", {"chat": group["name"]})
     summary_text = summary.messages[0].content.text  # type: ignore[union-attr]
     assert group["chat"] in summary_text and "Summarise" in summary_text
+    assert "++" not in summary_text  # phone numbers carry one +
     draft = await client.get_prompt("draft_reply", {"chat": group["chat"]})
     assert "do not send" in draft.messages[0].content.text  # type: ignore[union-attr]
     with pytest.raises(MCPError) as err:
