@@ -109,7 +109,8 @@ class WhatsAppServer(MCPServer):
         expected) would take an unfiltered answer as filtered, so it is an error."""
         tool = self._tool_manager.get_tool(name)
         if tool is None:
-            return None
+            names = ", ".join(t.name for t in self._tool_manager.list_tools())
+            return f"Unknown tool: {name}. Use one of: {names}."
         known: dict[str, Any] = tool.parameters.get("properties", {})
         extra = sorted(set(arguments) - set(known))
         if not extra:

@@ -6,8 +6,9 @@ rendering (`mcp_server.render`), never the same JSON twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -33,7 +34,12 @@ from mcp_server.views import (
     hit_view,
     message_view,
 )
+from store import fts
+from store.errors import StoreError
+from store.models import Message, MessageContext
 from store.reader import StoreReader
+
+T = TypeVar("T")
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
@@ -43,6 +49,14 @@ ChatArg = Annotated[str, Field(description="Chat id, phone or name.")]
 Sender = Annotated[str | None, Field(description="Person id or phone.")]
 After = Annotated[datetime | None, Field(description="ISO time.")]
 Before = Annotated[datetime | None, Field(description="ISO time.")]
+
+
+def arg(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a lookup of argument `name`; its failure names the argument first."""
+    try:
+        return fn(*args, **kwargs)
+    except StoreError as exc:
+        raise ToolError(f"`{name}`: {exc}") from exc
 
 
 def result(view: View, text: str) -> CallToolResult:
@@ -98,7 +112,9 @@ def register(server: MCPServer, app: App) -> None:
         if note:
             raise ToolError(note)
         with tool_errors():
-            view = chat_view(await app.read(lambda r: r.get_chat(r.resolve_chat(chat))))
+            view = chat_view(
+                await app.read(lambda r: r.get_chat(arg("chat", r.resolve_chat, chat)))
+            )
         return result(view, render.chat_text(view))
 
     @server.tool(annotations=READ)
@@ -123,10 +139,11 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
 
             def q(r: StoreReader) -> tuple[MessagePage, str]:
-                chat_jid = r.resolve_chat(chat) if chat else None
+                chat_jid = arg("chat", r.resolve_chat, chat) if chat else None
+                who = arg("sender", r.resolve_recipient, sender)[0] if sender else None
                 page = r.list_messages(
                     chat_jid=chat_jid,
-                    sender=r.resolve_recipient(sender)[0] if sender else None,
+                    sender=who,
                     after=after,
                     before=before,
                     order=order,
@@ -178,10 +195,13 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
 
             def q(r: StoreReader) -> HitPage:
+                arg("query", fts.build_match, query)  # a query with no words: say so first
+                chat_jid = arg("chat", r.resolve_chat, chat) if chat else None
+                who = arg("sender", r.resolve_recipient, sender)[0] if sender else None
                 page = r.search_messages(
                     query,
-                    chat_jid=r.resolve_chat(chat) if chat else None,
-                    sender=r.resolve_recipient(sender)[0] if sender else None,
+                    chat_jid=chat_jid,
+                    sender=who,
                     after=after,
                     before=before,
                     limit=limit,
@@ -211,7 +231,12 @@ def register(server: MCPServer, app: App) -> None:
         if note:
             raise ToolError(note)
         with tool_errors():
-            m = await app.read(lambda r: r.get_message(r.resolve_chat(chat), message_id))
+
+            def one(r: StoreReader) -> Message:
+                chat_jid = arg("chat", r.resolve_chat, chat)
+                return arg("message_id", r.get_message, chat_jid, message_id)
+
+            m = await app.read(one)
         view = message_view(m, cap=None)
         return result(view, render.message_line(view, with_chat=True))
 
@@ -227,11 +252,19 @@ def register(server: MCPServer, app: App) -> None:
         if note:
             raise ToolError(note)
         with tool_errors():
-            ctx = await app.read(
-                lambda r: r.get_message_context(
-                    r.resolve_chat(chat), message_id, before=before, after=after
+
+            def around(r: StoreReader) -> MessageContext:
+                chat_jid = arg("chat", r.resolve_chat, chat)
+                return arg(
+                    "message_id",
+                    r.get_message_context,
+                    chat_jid,
+                    message_id,
+                    before=before,
+                    after=after,
                 )
-            )
+
+            ctx = await app.read(around)
         view = ContextView(
             target=message_view(ctx.target),
             before=[message_view(m) for m in ctx.before],

@@ -15,6 +15,7 @@ from bridge.control.models import SendResponse, SendTextRequest
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
 from mcp_server.mentions import Mentions, resolve_mentions
+from mcp_server.tools.read import arg
 from store.errors import NotFound
 from store.jid import is_group
 from store.reader import StoreReader
@@ -72,7 +73,7 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
 
             def prepare(r: StoreReader) -> tuple[str, str | None, Mentions]:
-                chat_jid, chat_name = r.resolve_recipient_exact(to)
+                chat_jid, chat_name = arg("to", r.resolve_recipient_exact, to)
                 mentions = Mentions(text, [])
                 if is_group(chat_jid) and "@" in text:
                     with contextlib.suppress(NotFound):
