@@ -7,7 +7,6 @@ import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -20,8 +19,15 @@ from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
 from mcp_server.tools.status import Status
-from mcp_server.views import ChatPage, ChatView, ContactPage, ContextView, HitPage, MessagePage
-from mcp_server.views import MessageView
+from mcp_server.views import (
+    ChatPage,
+    ChatView,
+    ContactPage,
+    ContextView,
+    HitPage,
+    MessagePage,
+    MessageView,
+)
 from tests.helpers import call, sim_env, stop_bridge, text_of
 
 pytestmark = pytest.mark.anyio
