@@ -37,7 +37,7 @@ def sync_view(state: SyncState | None, now: datetime | None = None) -> SyncView 
     """The `sync` block of a result: present only while a history sync is running."""
     if state is None or not state.running(now or datetime.now(timezone.utc)):
         return None
-    return SyncView(progress=state.progress, since=when(state.since))
+    return SyncView(state="running", progress=state.progress, since=when(state.since))
 
 
 def _probe(reader: StoreReader) -> tuple[bool, SyncState | None]:

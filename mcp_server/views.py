@@ -212,7 +212,7 @@ def hit_view(h: SearchHit) -> HitView:
 class SyncView(View):
     """A history sync in progress: results may still be missing older messages."""
 
-    state: Literal["running"] = "running"
+    state: Literal["running"]  # no default: always sent
     progress: int | None = None
     since: str
 
