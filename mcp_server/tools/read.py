@@ -28,6 +28,7 @@ from mcp_server.views import (
     HitPage,
     MessagePage,
     MessageView,
+    SyncView,
     View,
     chat_view,
     contact_view,
@@ -49,6 +50,15 @@ ChatArg = Annotated[str, Field(description="Chat id, phone or name.")]
 Sender = Annotated[str | None, Field(description="Person id or phone.")]
 After = Annotated[datetime | None, Field(description="ISO time.")]
 Before = Annotated[datetime | None, Field(description="ISO time.")]
+
+
+# An empty answer during a history sync is "not yet", not "nothing".
+SYNCING = "Nothing here yet: the history sync is still bringing messages in; call again shortly."
+
+
+def empty_note(not_ready: str, sync: SyncView | None, otherwise: str) -> str:
+    """Why a result is empty and what to do: the store is not ready, a sync runs, or neither."""
+    return not_ready or (SYNCING if sync is not None else otherwise)
 
 
 def arg(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -98,10 +108,12 @@ def register(server: MCPServer, app: App) -> None:
             page = ChatPage(items=[]) if note else await app.read(q)
         if not page.items:
             filtered = bool(query or unread_only or kind or cursor)
-            page.note = note or (
+            page.note = empty_note(
+                note,
+                page.sync,
                 "No chat matches these filters; call list_chats without them to see all."
                 if filtered
-                else "No chats stored yet; call get_status to check the WhatsApp link."
+                else "No chats stored yet; call get_status to check the WhatsApp link.",
             )
         return result(page, render.chats_text(page))
 
@@ -168,9 +180,11 @@ def register(server: MCPServer, app: App) -> None:
             else:
                 page, header = await app.read(q)
         if not page.items:
-            page.note = note or (
+            page.note = empty_note(
+                note,
+                page.sync,
                 "No messages match; widen after/before, drop sender or contains, or try "
-                "search_messages."
+                "search_messages.",
             )
         return result(page, render.messages_text(page, header=header))
 
@@ -215,9 +229,11 @@ def register(server: MCPServer, app: App) -> None:
 
             page = HitPage(items=[]) if note else await app.read(q)
         if not page.items:
-            page.note = note or (
-                "No stored message has all these words; try fewer words, a prefix like piz*, or "
-                "list_messages(contains=...) for punctuation or emoji."
+            page.note = empty_note(
+                note,
+                page.sync,
+                "No stored message has all these words; try fewer words, a prefix like piz*, "
+                "or list_messages(contains=...) for punctuation or emoji.",
             )
         return result(page, render.hits_text(page))
 

@@ -88,6 +88,9 @@ async def test_list_and_search_carry_the_sync_state_while_history_arrives(
     assert sync["state"] == "running" and 0 <= sync["progress"] < 100 and sync["since"]
     hits = await call(client, "search_messages", query="the")
     assert hits["sync"]["state"] == "running"
+    # An empty answer during a sync says "not yet", not "nothing".
+    none = await call(client, "search_messages", query="qqqzzzxxyy")
+    assert not none["items"] and "still bringing messages in" in none["note"]
     result = await client.call_tool("list_chats", {})
     assert "History sync running" in text_of(result)
     status = await call(client, "get_status")
