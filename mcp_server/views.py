@@ -101,6 +101,10 @@ class MessageView(View):
 
 
 def message_view(m: Message, *, cap: int | None = TEXT_CAP) -> MessageView:
+    return MessageView(**_message_fields(m, cap))
+
+
+def _message_fields(m: Message, cap: int | None) -> dict[str, Any]:
     text, full = capped(m.text, cap) if cap is not None else (m.text, 0)
     caption, _ = capped(m.caption, cap) if cap is not None else (m.caption, 0)
     reply = None
@@ -108,7 +112,7 @@ def message_view(m: Message, *, cap: int | None = TEXT_CAP) -> MessageView:
         q = m.reply_to
         who = q.sender_name or (short_id(q.sender) if q.sender else "me")
         reply = QuoteView(id=q.id, sender=who, quote=q.quote or "")
-    return MessageView(
+    return dict(
         id=m.id,
         chat=short_id(m.chat_jid),
         chat_name=m.chat_name or "",
@@ -203,10 +207,10 @@ class HitView(MessageView):
 
 
 def hit_view(h: SearchHit) -> HitView:
-    base = message_view(h.message)
-    # The snippet carries the match; the capped text only when the snippet is all there is.
-    fields = {**base.model_dump(), "text": "", "text_length": 0, "snippet": h.snippet}
-    return HitView.model_validate(fields)
+    # The snippet carries the match: the message text would say it twice.
+    fields = _message_fields(h.message, TEXT_CAP)
+    fields.update(text="", text_length=0)
+    return HitView(**fields, snippet=h.snippet)
 
 
 class SyncView(View):
