@@ -169,10 +169,10 @@ def register(server: MCPServer, app: App) -> None:
                     sync=sync_view(r.sync_state()),
                 )
                 head = ""
-                if chat_jid is not None:
-                    c = chat_view(r.get_chat(chat_jid))
-                    out.coverage = c.coverage
-                    head = f"{c.name or c.chat} ({c.chat}), {order} first:"
+                if chat_jid is not None and out.items:
+                    # The chat's name from its messages: get_chat would count the whole chat.
+                    first = out.items[0]
+                    head = f"{first.chat_name or first.chat} ({first.chat}), {order} first:"
                 return out, head
 
             if note:

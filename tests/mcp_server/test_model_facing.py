@@ -274,3 +274,15 @@ async def test_every_error_names_the_argument_and_a_next_step(client: Client) ->
         assert NEXT_STEP.search(text), (name, args, text)
         assert sentences(text) <= 3, (name, args, text)
     print("\n".join(seen))  # noqa: T201 - the catalogue, shown with -s
+
+
+async def test_a_long_text_is_cut_in_lists_and_whole_in_get_message(client: Client) -> None:
+    long = "Here is the plan for the trip. " * 40  # 1,240 characters
+    got = await call(client, "simulate_incoming_message", sender="+15550107777", text=long)
+    assert got["text"] == long.strip() or got["text"] == long  # one message: whole
+    page = await client.call_tool("list_messages", {"chat": got["chat"], "limit": 5})
+    item = (page.structured_content or {})["items"][0]
+    assert item["id"] == got["id"] and len(item["text"]) <= 300 < item["text_length"]
+    assert "get_message" in text_of(page)
+    whole = await call(client, "get_message", chat=got["chat"], message_id=got["id"])
+    assert whole["text"] == got["text"] and "text_length" not in whole
