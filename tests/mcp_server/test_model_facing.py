@@ -110,6 +110,8 @@ async def test_results_fit_their_budgets_and_validate_against_their_schemas(
         full = len(items) == args["limit"] or "next_cursor" not in (result.structured_content or {})
         assert full and items, (name, len(items))
         SIZES[name] = size(result)
+        structured = json.dumps(result.structured_content, ensure_ascii=False)
+        SIZES[f"{name} (structured)"] = len(structured.encode("utf-8"))
         # The text is a rendering, not the JSON again.
         assert not text_of(result).lstrip().startswith("{"), name
     maria = await client.call_tool("list_messages", {"chat": "Maria García", "limit": 50})
