@@ -61,3 +61,16 @@ async def test_history_chunks_through_ingest_make_a_sync_block_until_the_last(
     chunk(3, 100, final=True)
     assert sync_view(read_sync_state(conn)) is None
     conn.close()
+
+
+def test_status_never_says_messages_arrive_live_over_an_empty_or_syncing_store() -> None:
+    from mcp_server.tools.status import connected_advice
+    from mcp_server.views import CountsView, SyncView
+
+    syncing = connected_advice(
+        CountsView(chats=3, messages=40), SyncView(state="running", progress=12, since="x")
+    )
+    assert syncing is not None and "still running (12%)" in syncing
+    empty = connected_advice(CountsView(), None)
+    assert empty is not None and "no messages are stored yet" in empty
+    assert connected_advice(CountsView(chats=1, messages=1), None) is None  # the bridge's words
