@@ -104,6 +104,16 @@ def scaled_image(path: Path, max_side: int = MAX_IMAGE_SIDE) -> tuple[bytes, str
         return None
 
 
+def downloaded_text(info: DownloadedMedia) -> str:
+    """One line for the model (the JSON is in structured content, not repeated here)."""
+    what = ", ".join(
+        b for b in (info.kind.value, info.mime_type, info.filename, f"{info.size:,} bytes") if b
+    )
+    note = " (already downloaded)" if info.cached else ""
+    picture = "; the picture is attached below" if info.image_attached else ""
+    return f"Saved {info.path} ({what}){note}{picture}."
+
+
 def register(server: MCPServer, app: App) -> None:
     def roots() -> list[Path]:
         return media_files.parse_roots(app.settings.media_roots, app.settings.data_dir)
@@ -215,7 +225,7 @@ def register(server: MCPServer, app: App) -> None:
                 ) from exc
         info.image_attached = image is not None
         content: list[TextContent | ImageContent] = [
-            TextContent(type="text", text=info.model_dump_json())
+            TextContent(type="text", text=downloaded_text(info))
         ]
         if image is not None:
             data, mime = image

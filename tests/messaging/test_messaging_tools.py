@@ -15,7 +15,7 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp.types import ImageContent, TextResourceContents
+from mcp.types import ImageContent, TextContent, TextResourceContents
 from PIL import Image
 
 from bridge.control.client import BridgeError, ControlClient
@@ -279,6 +279,8 @@ async def test_download_an_image_a_peer_sent_and_get_a_picture_back(
     assert os.path.realpath(info["path"]).startswith(media_root + os.sep)
     saved = Path(info["path"])
     assert saved.stat().st_size == info["size"] == image["media"]["size"]
+    line = next(c.text for c in result.content if isinstance(c, TextContent))
+    assert line.startswith(f"Saved {info['path']} (image") and "picture is attached" in line
     assert info["mime_type"] == "image/png" and info["image_attached"] is True
     pictures = [c for c in result.content if isinstance(c, ImageContent)]
     assert len(pictures) == 1
