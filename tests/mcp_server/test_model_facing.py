@@ -258,8 +258,8 @@ DUMPS = ("validation error", "input_value", "pydantic", "Traceback", "For furthe
 
 
 def sentences(text: str) -> int:
-    # Abbreviations and numbers ("Dr.", "e.g.", "1.5") are not sentence ends.
-    cleaned = re.sub(r"\b(Dr|Mr|Ms|Mrs|e\.g|i\.e|etc)\.", "", text)
+    # Abbreviations and initials in names ("Dr.", "Noah K.", "e.g.") are not sentence ends.
+    cleaned = re.sub(r"\b(Dr|Mr|Ms|Mrs|e\.g|i\.e|etc|[A-Z])\.", "", text)
     return len([s for s in re.split(r"[.!?](?:\s+|$)", cleaned) if s.strip()])
 
 
@@ -274,7 +274,7 @@ async def test_every_error_names_the_argument_and_a_next_step(client: Client) ->
         assert not any(d in text for d in DUMPS), (name, args, text)
         assert names in text, (name, args, text)
         assert NEXT_STEP.search(text), (name, args, text)
-        assert sentences(text) <= 3, (name, args, text)
+        assert sentences(text) <= 2, (name, args, text)
     print("\n".join(seen))  # noqa: T201 - the catalogue, shown with -s
 
 
