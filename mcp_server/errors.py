@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,19 +22,30 @@ from pydantic_core import ErrorDetails
 from bridge.control.client import BridgeError, BridgeUnavailable
 from store.errors import StoreError
 
+_PERSON_JID = re.compile(r"\b(\d{6,20})@s\.whatsapp\.net\b")
+
+
+def short_jids(text: str) -> str:
+    """People's JIDs in the short form the tools show and take (+15551234567)."""
+    return _PERSON_JID.sub(r"+\1", text)
+
+
+def store_message(exc: StoreError) -> str:
+    """A store error as the model reads it; the store's messages already say what to call next."""
+    return short_jids(str(exc)).replace("Use the JID of", "Use the id of")
+
 
 @contextlib.contextmanager
 def tool_errors() -> Iterator[None]:
     try:
         yield
     except StoreError as exc:
-        # Store messages already say what to call next (Ambiguous lists the candidates).
-        raise ToolError(str(exc)) from exc
+        raise ToolError(store_message(exc)) from exc
     except BridgeUnavailable as exc:
         # Reads keep working from the store; only what needs WhatsApp waits for the bridge.
         raise ToolError(f"bridge_unavailable: {exc.message}") from exc
     except BridgeError as exc:
-        raise ToolError(f"{exc.code}: {exc.message}") from exc
+        raise ToolError(f"{exc.code}: {short_jids(exc.message)}") from exc
 
 
 def _expected(err: ErrorDetails) -> str:

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from mcp_server import render
 from mcp_server.app import App
-from mcp_server.errors import tool_errors
+from mcp_server.errors import store_message, tool_errors
 from mcp_server.readiness import Readiness, sync_view
 from mcp_server.tools.status import register_status
 from mcp_server.views import (
@@ -66,7 +66,7 @@ def arg(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return fn(*args, **kwargs)
     except StoreError as exc:
-        raise ToolError(f"`{name}`: {exc}") from exc
+        raise ToolError(f"`{name}`: {store_message(exc)}") from exc
 
 
 def result(view: View, text: str) -> CallToolResult:
