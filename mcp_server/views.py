@@ -48,6 +48,11 @@ def capped(text: str | None, cap: int = TEXT_CAP) -> tuple[str | None, int]:
     return text[: cap - 1].rstrip() + "…", len(text)
 
 
+def _unless_same(name: str | None, jid: str) -> str:
+    """A name, unless it only repeats the number (an unnamed chat is named by its phone)."""
+    return "" if not name or name == short_id(jid) else name
+
+
 class MediaView(View):
     mime: str = ""
     name: str = ""
@@ -115,7 +120,7 @@ def _message_fields(m: Message, cap: int | None) -> dict[str, Any]:
     return dict(
         id=m.id,
         chat=short_id(m.chat_jid),
-        chat_name=m.chat_name or "",
+        chat_name=_unless_same(m.chat_name, m.chat_jid),
         sender="" if m.is_from_me or not m.sender else short_id(m.sender),
         sender_name="" if m.is_from_me else (m.sender_name or ""),
         time=when(m.timestamp),
@@ -162,7 +167,7 @@ def chat_view(c: Chat) -> ChatView:
     coverage = getattr(c, "coverage", None)
     return ChatView(
         chat=short_id(c.jid),
-        name=c.name or "",
+        name=_unless_same(c.name, c.jid),
         group=c.is_group,
         unread=c.unread_count,
         last=when(c.last_message_at) if c.last_message_at else "",
