@@ -98,31 +98,67 @@ def spawn_bridge(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _busiest_chat(db: Path) -> str:
+    import sqlite3
+
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT chat_jid, count(*) AS n FROM messages GROUP BY chat_jid ORDER BY n DESC LIMIT 1"
+        ).fetchone()
+        return str(row[0])
+    finally:
+        conn.close()
+
+
+def _in_store(db: Path, chat: str, search_word: str, repeats: int) -> dict[str, list[float]]:
+    """The same two reads straight from StoreReader: what the store itself costs."""
+    from benchmarks.common import timings_ms
+    from store.db import open_reader
+    from store.reader import StoreReader
+
+    reader = StoreReader(open_reader(db))
+    return {
+        "search_messages": timings_ms(
+            lambda: reader.search_messages(search_word, limit=20), repeats
+        ),
+        "list_messages": timings_ms(lambda: reader.list_messages(chat_jid=chat, limit=50), repeats),
+    }
+
+
 def bench_round_trip(data: Path, repeats: int, search_word: str) -> dict[str, Any]:
+    """list_chats(20), list_messages(50) and search_messages(20) over stdio from a real client,
+    beside the bare SDK's trivial tool (the floor) and the same reads in the store, one run."""
     from mcp import StdioServerParameters
+
+    from store.jid import phone_of
 
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp) / "data"
         copy_store(data, d)
         env = sim_env(d)
+        chat = _busiest_chat(d / "messages.db")
+        calls: list[tuple[str, dict[str, Any]]] = [
+            ("list_chats", {"limit": 20}),
+            ("list_messages", {"chat": phone_of(chat) or chat, "limit": 50}),
+            ("search_messages", {"query": search_word, "limit": 20}),
+        ]
         # Start the bridge first so its initial (simulated) sync is not timed.
         proc = spawn_bridge(env, "--idle-exit", "30")
         try:
             wait_bridge(d)
-            time.sleep(2)  # let the simulated world's 300 messages land
             ours = asyncio.run(
                 _round_trip(
                     StdioServerParameters(command=SERVE[0], args=SERVE[1:], env=env, cwd=str(ROOT)),
-                    [
-                        ("list_chats", {"limit": 20}),
-                        ("search_messages", {"query": search_word, "limit": 20}),
-                    ],
+                    calls,
                     repeats,
                 )
             )
+            sizes = asyncio.run(_text_sizes(env, calls))
         finally:
             stop_bridge(d)
             proc.wait(15)
+        store = _in_store(d / "messages.db", chat, search_word, repeats)
         bare = asyncio.run(
             _round_trip(
                 StdioServerParameters(command=BARE[0], args=BARE[1:], env=env, cwd=str(ROOT)),
@@ -134,10 +170,25 @@ def bench_round_trip(data: Path, repeats: int, search_word: str) -> dict[str, An
     for name, t in {**ours, **bare}.items():
         res[name] = {"p50_ms": round(median(t), 2), "p99_ms": round(pct(t, 99), 2)}
     floor = res["ping"]["p50_ms"]
-    for name in ("list_chats", "search_messages"):
+    for name in ("list_chats", "list_messages", "search_messages"):
         res[name]["vs_bare_ping"] = round(res[name]["p50_ms"] / floor, 2)
+        res[name]["text_bytes"] = sizes[name]
+    for name, t in store.items():
+        res[name]["in_store_p50_ms"] = round(median(t), 2)
     log(f"  round trip: {res}")
     return res
+
+
+async def _text_sizes(env: dict[str, str], calls: list[tuple[str, dict[str, Any]]]) -> dict:
+    from mcp import Client, StdioServerParameters
+
+    params = StdioServerParameters(command=SERVE[0], args=SERVE[1:], env=env, cwd=str(ROOT))
+    out: dict[str, int] = {}
+    async with Client(params, read_timeout_seconds=120, cache=None) as client:
+        for name, args in calls:
+            r = await client.call_tool(name, args)
+            out[name] = sum(len(getattr(c, "text", "").encode("utf-8")) for c in r.content)
+    return out
 
 
 # ---------------------------------------------------------------- cold start and RSS

@@ -81,10 +81,10 @@ async def _reader(seconds: float, seed: int) -> dict[str, Any]:
             pick = rng.random()
             if pick < 0.25 or not chats:
                 page = await call("list_chats", {"limit": 20})
-                chats = [c["jid"] for c in page.get("items", [])] or chats
+                chats = [c["chat"] for c in page.get("items", [])] or chats
             elif pick < 0.5:
                 page = await call("list_messages", {"chat": rng.choice(chats), "limit": 50})
-                msgs = [(m["chat_jid"], m["id"]) for m in page.get("items", [])] or msgs
+                msgs = [(m["chat"], m["id"]) for m in page.get("items", [])] or msgs
             elif pick < 0.7:
                 await call("search_messages", {"query": rng.choice(_WORDS), "limit": 20})
             elif pick < 0.8 and msgs:

@@ -390,7 +390,12 @@ class Bridge:
         if inject is None:  # pragma: no cover - route exists only in simulate mode
             raise HttpError(404, "not_found", "Injection exists only in simulate mode.")
         record = await inject(
-            req.sender, req.text, req.chat, push_name=req.push_name, from_me=req.from_me
+            req.sender,
+            req.text,
+            req.chat,
+            push_name=req.push_name,
+            from_me=req.from_me,
+            message_id=req.message_id,
         )
         chat = await self.writer.run(self.writer.writer.resolve_jid, record.chat_jid)
         await self.wait_ingested(chat, record.id)

@@ -63,10 +63,10 @@ async def _tour(data_dir: Path) -> None:
             "list_chats (5 most recent)",
             [
                 {
-                    "name": c["name"],
-                    "jid": c["jid"],
-                    "unread": c["unread_count"],
-                    "last": c.get("last_message_preview"),
+                    "name": c.get("name"),
+                    "chat": c["chat"],
+                    "unread": c.get("unread", 0),
+                    "last": c.get("preview"),
                 }
                 for c in chats.get("items", [])
             ],
@@ -77,30 +77,30 @@ async def _tour(data_dir: Path) -> None:
         _show(
             "search_messages 'dinner'",
             [
-                {"chat": h["message"]["chat_name"], "snippet": h["snippet"]}
+                {"chat": h.get("chat_name", h["chat"]), "snippet": h["snippet"]}
                 for h in hits.get("items", [])
             ],
             max_lines=20,
         )
 
-        direct = [c for c in chats.get("items", []) if not c["is_group"]]
+        direct = [c for c in chats.get("items", []) if not c.get("group")]
         if direct:
             peer = direct[0]
             sent = await _call(
                 client,
                 "send_message",
-                {"to": peer["jid"], "text": "Hi! Trying out my new assistant."},
+                {"to": peer["chat"], "text": "Hi! Trying out my new assistant."},
             )
-            _show(f"send_message to {peer['name']}", sent)
+            _show(f"send_message to {peer.get('name', peer['chat'])}", sent)
             _say("   (waiting for the simulated peer to answer…)")
             await asyncio.sleep(2.0)
-            msgs = await _call(client, "list_messages", {"chat": peer["jid"], "limit": 3})
+            msgs = await _call(client, "list_messages", {"chat": peer["chat"], "limit": 3})
             _show(
                 "list_messages (newest 3)",
                 [
                     {
-                        "from": m["sender_name"] or ("me" if m["is_from_me"] else m["sender"]),
-                        "text": m["text"],
+                        "from": "me" if m.get("from_me") else m.get("sender_name", m.get("sender")),
+                        "text": m.get("text", ""),
                     }
                     for m in msgs.get("items", [])
                 ],

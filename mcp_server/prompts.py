@@ -71,7 +71,7 @@ def render_message(m: Message) -> str:
     """One message as a line: time, who, kind, text, quote, reactions, flags."""
     who = "me" if m.is_from_me else (m.sender_name or m.sender_phone or m.sender or "?")
     if not m.is_from_me and m.sender_name and m.sender_phone:
-        who = f"{m.sender_name} (+{m.sender_phone})"
+        who = f"{m.sender_name} ({m.sender_phone})"  # sender_phone carries its own +
     parts = [f"[{m.timestamp:%Y-%m-%d %H:%M} UTC] {who}:"]
     if m.kind.value != "text":
         name = f" {m.media.filename}" if m.media and m.media.filename else ""

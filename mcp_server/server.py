@@ -11,7 +11,8 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from bridge.settings import Settings
 from mcp_server import prompts, push, resources
 from mcp_server.app import App
-from mcp_server.lazy_tools import LazyToolsServer
+from mcp_server.errors import WhatsAppServer
+from mcp_server.schemas import compact_tool_schemas
 from mcp_server.tools import admin as tools_admin
 from mcp_server.tools import autoreply as tools_autoreply
 from mcp_server.tools import data as tools_data
@@ -48,7 +49,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
 
     instructions = INSTRUCTIONS + (push.CHANNEL_INSTRUCTIONS if settings.channel else "")
     bus = InMemorySubscriptionBus()  # issue 16: resources/updated for 2026-07-28 clients
-    server = LazyToolsServer(
+    server = WhatsAppServer(
         "whatsapp", instructions=instructions, lifespan=lifespan, version="0.1.0", subscriptions=bus
     )
     if "read" in settings.toolsets:
@@ -72,6 +73,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     push.install(server, app, bus, resources="read" in settings.toolsets)  # issue 16
     if settings.read_only:
         server.after_tools(lambda: _drop_write_tools(server))
+    server.after_tools(lambda: compact_tool_schemas(server))
     return server
 
 

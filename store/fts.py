@@ -43,8 +43,8 @@ def build_match(query: str) -> str:
     if not terms:
         raise InvalidArgument(
             f"The search query {shorten_for_error(query)!r} has no letters or digits to search "
-            "for. Use words from the message (for example: pizza friday), optionally with * for "
-            "a prefix (piz*). To find emoji or punctuation, use list_messages with query= instead."
+            "for: use words from the message (pizza friday, or piz* for a prefix), or "
+            "list_messages(contains=...) to find emoji or punctuation."
         )
     return " ".join(terms)
 

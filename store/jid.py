@@ -71,7 +71,10 @@ def normalize_jid(jid: str) -> str:
         )
     user, server = m.group("user"), m.group("server")
     if server not in _KNOWN_SERVERS:
-        raise InvalidArgument(f"{jid!r} has an unknown WhatsApp server part {server!r}.")
+        raise InvalidArgument(
+            f"{jid!r} has an unknown WhatsApp server part {server!r}; use a phone number like "
+            "+15551234567 or a JID ending in @s.whatsapp.net or @g.us."
+        )
     if server == "c.us":
         server = USER
     if server in (USER, LID):

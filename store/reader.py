@@ -38,6 +38,7 @@ from store.models import (
     from_ms,
     to_ms,
 )
+from store.sync_state import SyncState, read_sync_state
 from store.text import fold, preview, strip_hidden
 
 MAX_LIMIT = 500
@@ -70,6 +71,15 @@ def _like(text: str) -> str:
 
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+
+
+def _phone_prefix(text: str) -> str | None:
+    """Digits of a number written with its `+` (like "+44" or "+44 20"): a country or area code
+    that matches numbers by prefix, however short."""
+    stripped = text.strip()
+    if not stripped.startswith("+") or any(ch not in "0123456789 -()." for ch in stripped[1:]):
+        return None
+    return _digits(stripped) or None
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -394,6 +404,10 @@ class StoreReader:
             if len(digits) >= 3:
                 conds.append("c.jid LIKE ?")
                 params.append(f"%{digits}%@%")
+            prefix = _phone_prefix(q)
+            if prefix:
+                conds.append("c.jid LIKE ?")
+                params.append(f"{prefix}%@{jids.USER}")
             where.append("(" + " OR ".join(conds) + ")")
 
         at: int | None = None
@@ -473,6 +487,11 @@ class StoreReader:
                     else "member"
                 )
         return chat
+
+    def sync_state(self) -> SyncState | None:
+        """The history sync as ingest last recorded it (None if never, or while being created)."""
+        with self._lock:
+            return read_sync_state(self._conn)
 
     def _account_jid(self) -> str | None:
         """The user's own JID, as the bridge recorded it on connecting."""
@@ -693,6 +712,10 @@ class StoreReader:
             if len(digits) >= 3:
                 conds.append("phone LIKE ?")
                 params.append(f"%{digits}%")
+            prefix = _phone_prefix(q)
+            if prefix:
+                conds.append("phone LIKE ?")
+                params.append(f"+{prefix}%")
             where.append("(" + " OR ".join(conds) + ")")
         if cursor is not None:
             sort_key, after_jid = cursors.decode(cursor, "contacts", fp, (str, str))
@@ -817,6 +840,20 @@ class StoreReader:
         if jids.parse_address(text) is not None:
             key = self._canonical(text)
             return key, self._display_name(key)
+        return self._resolve_name(text, chats_only=False)
+
+    def resolve_recipient_exact(self, text: str) -> tuple[str, str | None]:
+        """Like `resolve_recipient`, but a name must match a whole name (case and accents
+        aside): a send never goes to someone whose name merely contains `text`."""
+        if jids.parse_address(text) is not None:
+            return self.resolve_recipient(text)
+        matches = self._name_matches(text, chats_only=False)
+        if matches and not any(m.exact for m in matches):
+            shown = [f"{m.name} ({jids.phone_of(m.jid) or m.jid})" for m in matches[:5]]
+            raise NotFound(
+                f"No contact, group or chat is named exactly {fts.shorten_for_error(text)!r}; "
+                f"did you mean {' or '.join(shown)}? Pass the full name or the number as `to`."
+            )
         return self._resolve_name(text, chats_only=False)
 
     def resolve_chat(self, text: str) -> str:

@@ -19,6 +19,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 KV_KEY = "history_sync"
+# The sync type of the empty chunk the simulated network sends once its seeded world is all
+# sent (issue 14): a first read in simulate mode waits for it. Not a whatsmeow sync type.
+SIMULATED_SEED = "SIMULATED_SEED"
 
 # A sync whose last chunk is older than this is treated as over: the phone sends no "done"
 # marker for every sync type, and a sync that silently stopped must not say "running" forever.

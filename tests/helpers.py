@@ -17,7 +17,7 @@ from mcp.types import CallToolResult
 from bridge.control.client import BridgeError, ControlClient
 from bridge.paths import DataPaths
 from store.db import open_reader
-from store.errors import StoreError
+from store.sync_state import SIMULATED_SEED, read_sync_state
 
 T = TypeVar("T")
 
@@ -141,18 +141,33 @@ async def error_of(client: Client, tool: str, **args: Any) -> str:
     return text_of(result)
 
 
+def wait_seeded(paths: DataPaths, timeout: float = 30.0) -> None:
+    """Until the simulated world is all in the store: a healthy bridge may still be writing it
+    (the network closes it with a SIMULATED_SEED history chunk)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = None
+        if paths.messages_db.exists():
+            conn = open_reader(paths.messages_db)
+            try:
+                state = read_sync_state(conn)
+            finally:
+                conn.close()
+        if state is not None and SIMULATED_SEED in state.types:
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"the simulated world was not seeded; log: {read_log(paths)}")
+        time.sleep(0.05)
+
+
 def seeded_contact(paths: DataPaths) -> str:
-    """The first saved contact of the simulated world, read from the store file. The bridge
-    answers health before the seed's contacts are ingested, so this waits for them."""
-
-    def first() -> str | None:
-        conn = open_reader(paths.messages_db)
-        try:
-            row = conn.execute(
-                "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
-            ).fetchone()
-            return str(row[0]) if row else None
-        finally:
-            conn.close()
-
-    return eventually(first, timeout=30, ignoring=(StoreError,), what="a seeded contact")
+    """The first saved contact of the simulated world, read from the store file."""
+    wait_seeded(paths)
+    conn = open_reader(paths.messages_db)
+    try:
+        row = conn.execute(
+            "SELECT jid FROM contacts WHERE saved_name IS NOT NULL ORDER BY jid LIMIT 1"
+        ).fetchone()
+        return str(row[0])
+    finally:
+        conn.close()

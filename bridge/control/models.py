@@ -157,6 +157,9 @@ class InboundRequest(_Wire):
     chat: str | None = Field(default=None, max_length=200)
     push_name: str | None = Field(default=None, max_length=100)
     from_me: bool = False
+    # Re-deliver a message id (as WhatsApp does after a lost acknowledgement); new ids
+    # otherwise never repeat, not even across bridge restarts.
+    message_id: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class InboundResponse(_Wire):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -68,6 +69,14 @@ class DownloadedMedia(BaseModel):
     )
 
 
+class ImageTooLarge(Exception):
+    """An image with more pixels than Pillow will decode safely (a decompression bomb)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
 def scaled_image(path: Path, max_side: int = MAX_IMAGE_SIDE) -> tuple[bytes, str] | None:
     """The picture at `path` as PNG or JPEG bytes no larger than `max_side`; None if it is not
     an image Pillow can read."""
@@ -76,7 +85,16 @@ def scaled_image(path: Path, max_side: int = MAX_IMAGE_SIDE) -> tuple[bytes, str
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1× and 2× its pixel limit; both are "too large" here.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img_file = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(path) from exc
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    try:
+        with img_file as img:
             img.seek(0)  # first frame of an animation
             img.thumbnail((max_side, max_side))
             alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
@@ -95,6 +113,16 @@ async def confirm_file(
 ) -> Confirm | Elicit[Confirm]:
     """Resolver for send_file's confirmation (mcp_server/confirm.py)."""
     return await confirm_or_ask(app_of(ctx), ctx, to, caption, attachment=path)
+
+
+def downloaded_text(info: DownloadedMedia) -> str:
+    """One line for the model (the JSON is in structured content, not repeated here)."""
+    what = ", ".join(
+        b for b in (info.kind.value, info.mime_type, info.filename, f"{info.size:,} bytes") if b
+    )
+    note = " (already downloaded)" if info.cached else ""
+    picture = "; the picture is attached below" if info.image_attached else ""
+    return f"Saved {info.path} ({what}){note}{picture}."
 
 
 def register(server: MCPServer, app: App) -> None:
@@ -197,10 +225,20 @@ def register(server: MCPServer, app: App) -> None:
         info = DownloadedMedia(**got.model_dump())
         image: tuple[bytes, str] | None = None
         if got.kind in (MessageKind.image, MessageKind.sticker):
-            image = await anyio.to_thread.run_sync(scaled_image, local)
+            try:
+                image = await anyio.to_thread.run_sync(scaled_image, local)
+            except ImageTooLarge as exc:
+                from PIL import Image  # loaded already by scaled_image; lazy for cold start
+
+                raise ToolError(
+                    f"The image in message {message_id} has too many pixels to show safely "
+                    f"(over {Image.MAX_IMAGE_PIXELS or 0:,}); it is saved at {exc.path} "
+                    f"({got.size:,} bytes): open it from there instead of calling download_media "
+                    "again."
+                ) from exc
         info.image_attached = image is not None
         content: list[TextContent | ImageContent] = [
-            TextContent(type="text", text=info.model_dump_json())
+            TextContent(type="text", text=downloaded_text(info))
         ]
         if image is not None:
             data, mime = image

@@ -19,6 +19,7 @@ from mcp_server.app import App
 from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, declined
 from mcp_server.errors import tool_errors
 from mcp_server.mentions import Mentions, resolve_mentions
+from mcp_server.tools.read import arg
 from store.errors import NotFound
 from store.jid import is_group
 from store.reader import StoreReader
@@ -53,7 +54,8 @@ def register(server: MCPServer, app: App) -> None:
                 min_length=1,
                 max_length=200,
                 description="Recipient: a JID, a phone number with country code (+15551234567), "
-                "or the exact name of a contact, group or chat.",
+                "or the whole name of a contact, group or chat (saved or WhatsApp name; case "
+                "and accents ignored). Part of a name is refused.",
             ),
         ],
         text: Annotated[
@@ -87,7 +89,7 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
 
             def prepare(r: StoreReader) -> tuple[str, str | None, Mentions]:
-                chat_jid, chat_name = r.resolve_recipient(to)
+                chat_jid, chat_name = arg("to", r.resolve_recipient_exact, to)
                 mentions = Mentions(text, [])
                 if is_group(chat_jid) and "@" in text:
                     with contextlib.suppress(NotFound):

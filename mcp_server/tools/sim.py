@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from bridge.control.models import InboundRequest
+from mcp_server import render
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
-from store.models import Message
+from mcp_server.views import MessageView, message_view
 
 
 def register(server: MCPServer, app: App) -> None:
@@ -29,8 +30,7 @@ def register(server: MCPServer, app: App) -> None:
             Field(
                 min_length=1,
                 max_length=200,
-                description="Who writes: a phone number or JID, known or new. A new number "
-                "becomes a new, unsaved contact.",
+                description="Phone or JID, known or new (a new number: an unsaved contact).",
             ),
         ],
         text: Annotated[str, Field(min_length=1, max_length=65536)],
@@ -60,10 +60,10 @@ def register(server: MCPServer, app: App) -> None:
                 "(or the direct chat with `sender`)."
             ),
         ] = False,
-    ) -> Message:
-        """SIMULATION ONLY: make a simulated person send the user a message, as if it arrived
-        from WhatsApp, or (from_me) make the user write one on their phone. Use it to try the
-        tools, and the safety rules, without a phone."""
+    ) -> Annotated[CallToolResult, MessageView]:
+        """SIMULATION ONLY: a simulated person sends the user a message, as from WhatsApp, or
+        (from_me) the user types one on their phone. Try the tools and the safety rules without
+        a phone."""
         with tool_errors():
             client = await app.bridge()
             got = await client.simulate_inbound(
@@ -71,4 +71,9 @@ def register(server: MCPServer, app: App) -> None:
                     sender=sender, text=text, chat=chat, push_name=push_name, from_me=from_me
                 ),
             )
-            return await app.read(lambda r: r.get_message(got.chat_jid, got.id))
+            m = await app.read(lambda r: r.get_message(got.chat_jid, got.id))
+        view = message_view(m, cap=None)
+        return CallToolResult(
+            content=[TextContent(type="text", text=render.message_line(view, with_chat=True))],
+            structured_content=view.compact(),
+        )

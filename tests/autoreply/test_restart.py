@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 from bridge.control.client import ControlClient
-from bridge.control.models import StopResponse
+from bridge.control.models import InboundRequest, InboundResponse, StopResponse
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.server import build_server
@@ -34,7 +34,7 @@ def settings(data_dir: Path, fake_gemini: FakeGemini) -> Iterator[Settings]:
 
 async def auto_replies(client: Client, chat: str) -> list[dict[str, Any]]:
     page = await call(client, "list_messages", chat=chat, limit=50)
-    return [m for m in page["items"] if m["is_auto_reply"]]
+    return [m for m in page["items"] if m.get("auto_reply")]
 
 
 def ledger(paths: DataPaths) -> list[tuple[str, str, str]]:
@@ -73,10 +73,15 @@ async def test_rules_and_ledger_survive_a_bridge_restart_and_nothing_is_answered
         assert rule_of(overview, TOM)["instructions"] == "Be brief."
         assert rule_of(overview, TOM)["stats"]["replies"] == 1
 
-        # The simulated phone is deterministic: after the restart it delivers the first
-        # message's id again, as WhatsApp does when an acknowledgement was lost.
-        again = await call(client, "simulate_incoming_message", sender=TOM, text="Rent is due")
-        assert again["id"] == first["id"]
+        # After the restart the phone delivers the first message's id again, as WhatsApp does
+        # when an acknowledgement was lost.
+        again = await ControlClient(paths).call(
+            "POST",
+            "/api/simulate/inbound",
+            InboundResponse,
+            InboundRequest(sender=TOM, text="Rent is due", message_id=first["id"]),
+        )
+        assert again.id == first["id"]
         # The engine is alive: a new message in Maria's chat is answered...
         await call(client, "simulate_incoming_message", sender=MARIA, text="Coffee later?")
         await wait_until(lambda: auto_replies(client, MARIA), timeout=30)

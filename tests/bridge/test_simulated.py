@@ -37,6 +37,7 @@ from bridge.transport.simulated.seed import (
 )
 from store.errors import InvalidArgument
 from store.models import MessageKind, ReceiptKind
+from store.sync_state import SIMULATED_SEED
 from tests.helpers import eventually_async
 
 NOW = datetime(2024, 3, 31, 12, 0, tzinfo=timezone.utc)
@@ -63,8 +64,9 @@ async def take_until(
 
 
 def world_event_count(t: SimulatedTransport) -> int:
-    """Events of a first login: 2 connection states, contacts, 2 groups, history, reactions."""
-    return 5 + len(t.world.history_batches(t.SEED_BATCH_SIZE)) + len(t.world.reactions)
+    """Events of a first login: 2 connection states, contacts, 2 groups, history, reactions,
+    and the empty chunk that says the seeded world is all sent."""
+    return 6 + len(t.world.history_batches(t.SEED_BATCH_SIZE)) + len(t.world.reactions)
 
 
 async def drain_world(t: SimulatedTransport) -> list[TransportEvent]:
@@ -144,8 +146,12 @@ async def test_start_emits_connection_then_world_through_history_path() -> None:
     assert [type(e) for e in events[3:5]] == [GroupEvent, GroupEvent]
     history = [e for e in events if isinstance(e, HistoryEvent)]
     assert sum(len(h.batch.messages) for h in history) == len(t.world.messages)
+    # Reactions come after the messages they react to; the end-of-seed chunk closes the sync.
+    assert isinstance(events[-2], ReactionEvent)
+    assert history[-1] is events[-1] and not history[-1].batch.messages
+    assert history[-1].sync_type == SIMULATED_SEED and history[-1].final
     assert history[-1].progress == 100
-    assert isinstance(events[-1], ReactionEvent)
+    assert all(h.progress is not None and h.progress < 100 for h in history[:-1])
     await t.stop()
 
 
@@ -171,6 +177,23 @@ async def test_synthetic_history_streams_after_the_world() -> None:
     assert all(isinstance(e, HistoryEvent) for e in batches)
     assert sum(len(e.batch.messages) for e in batches if isinstance(e, HistoryEvent)) == 12_000
     await t.stop()
+
+
+@pytest.mark.anyio
+async def test_a_restarted_network_never_reuses_a_message_id() -> None:
+    """Same seed, same clock, as after a bridge restart: the seeded world is the same, but the
+    ids of new messages are not, so a send cannot collide with a stored message."""
+    sent: list[set[str]] = []
+    for _ in range(2):
+        t = make()
+        await t.start()
+        world_ids = {m.id for m in t.world.messages}
+        await drain_world(t)
+        ids = {(await t.send_text(OutboundText(chat_jid=MARIA, text=f"n{i}"))).id for i in range(5)}
+        assert len(ids) == 5 and not ids & world_ids
+        sent.append(ids)
+        await t.stop()
+    assert not sent[0] & sent[1]
 
 
 # ------------------------------------------------------------------ commands

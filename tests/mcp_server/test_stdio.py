@@ -49,8 +49,8 @@ async def test_a_real_client_over_stdio_reads_searches_and_sends(paths: DataPath
             return items if not r.is_error and len(items) >= 8 else None
 
         chats = await eventually_async(seeded, timeout=30, what="the seeded chats")
-        peer = next(c for c in chats if not c["is_group"])
-        sent = await client.call_tool("send_message", {"to": peer["jid"], "text": "ping"})
+        peer = next(c for c in chats if not c.get("group"))
+        sent = await client.call_tool("send_message", {"to": peer["chat"], "text": "ping"})
         assert not sent.is_error, sent.content
         hits = await client.call_tool("search_messages", {"query": "dinner"})
         assert (hits.structured_content or {})["items"]

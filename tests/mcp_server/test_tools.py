@@ -13,6 +13,7 @@ from mcp import Client
 
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
+from store.jid import parse_address
 from tests.helpers import call, error_of, eventually_async, sim_env
 from tests.inprocess import in_process
 
@@ -94,17 +95,17 @@ async def wait_for_seed(client: Client) -> list[dict[str, Any]]:
 async def test_list_chats_pages_with_names_and_get_chat_shows_groups(client: Client) -> None:
     chats = await wait_for_seed(client)
     assert all(c["name"] for c in chats)
-    stamps = [c["last_message_at"] for c in chats if c["last_message_at"]]
+    stamps = [c["last"] for c in chats if c.get("last")]
     assert stamps == sorted(stamps, reverse=True)
     first = await call(client, "list_chats", limit=3)
     second = await call(client, "list_chats", limit=3, cursor=first["next_cursor"])
-    assert {c["jid"] for c in first["items"]}.isdisjoint({c["jid"] for c in second["items"]})
+    assert {c["chat"] for c in first["items"]}.isdisjoint({c["chat"] for c in second["items"]})
     groups = await call(client, "list_chats", kind="group")
     assert len(groups["items"]) == 2
-    group = await call(client, "get_chat", chat=groups["items"][0]["jid"])
-    assert group["is_group"] and group["participants"]
+    group = await call(client, "get_chat", chat=groups["items"][0]["chat"])
+    assert group["group"] and group["participants"]
     by_name = await call(client, "get_chat", chat=groups["items"][0]["name"])
-    assert by_name["jid"] == group["jid"]
+    assert by_name["chat"] == group["chat"]
 
 
 async def test_search_finds_ranked_hits_with_snippets_and_context(client: Client) -> None:
@@ -112,13 +113,11 @@ async def test_search_finds_ranked_hits_with_snippets_and_context(client: Client
     hits = await call(client, "search_messages", query="dinner")
     assert hits["items"]
     assert all("[" in h["snippet"] and "]" in h["snippet"] for h in hits["items"])
-    ranks = [h["rank"] for h in hits["items"]]
-    assert ranks == sorted(ranks)
     accent = await call(client, "search_messages", query="cafe")
-    assert any("café" in (h["message"]["text"] or "").lower() for h in accent["items"])
-    hit = hits["items"][0]["message"]
+    assert any("café" in h["snippet"].lower() for h in accent["items"])
+    hit = hits["items"][0]
     ctx = await call(
-        client, "get_message_context", chat=hit["chat_jid"], message_id=hit["id"], before=2, after=2
+        client, "get_message_context", chat=hit["chat"], message_id=hit["id"], before=2, after=2
     )
     assert ctx["target"]["id"] == hit["id"]
     weird = await client.call_tool("search_messages", {"query": 'hello "world AND OR'})
@@ -127,52 +126,55 @@ async def test_search_finds_ranked_hits_with_snippets_and_context(client: Client
 
 async def test_list_messages_filters_and_pages(client: Client) -> None:
     chats = await wait_for_seed(client)
-    busiest = max(chats, key=lambda c: c.get("message_count") or 0)
-    page1 = await call(client, "list_messages", chat=busiest["jid"], limit=5)
+    busiest = chats[0]  # the most recently active chat has dozens of messages
+    page1 = await call(client, "list_messages", chat=busiest["chat"], limit=5)
     assert len(page1["items"]) == 5
     page2 = await call(
-        client, "list_messages", chat=busiest["jid"], limit=5, cursor=page1["next_cursor"]
+        client, "list_messages", chat=busiest["chat"], limit=5, cursor=page1["next_cursor"]
     )
     assert {m["id"] for m in page1["items"]}.isdisjoint({m["id"] for m in page2["items"]})
-    assert page1["items"][-1]["timestamp"] >= page2["items"][0]["timestamp"]
-    oldest = await call(client, "list_messages", chat=busiest["jid"], order="oldest", limit=5)
-    assert oldest["items"][0]["timestamp"] <= page1["items"][-1]["timestamp"]
+    assert page1["items"][-1]["time"] >= page2["items"][0]["time"]
+    oldest = await call(client, "list_messages", chat=busiest["chat"], order="oldest", limit=5)
+    assert oldest["items"][0]["time"] <= page1["items"][-1]["time"]
 
 
 async def test_search_contacts_finds_people_by_name_and_number(client: Client) -> None:
     chats = await wait_for_seed(client)
-    person = next(c for c in chats if not c["is_group"])
+    person = next(c for c in chats if not c.get("group"))
     found = await call(client, "search_contacts", query=person["name"].split()[0])
-    assert any(c["jid"] == person["jid"] for c in found["items"])
-    digits = person["jid"].split("@")[0][-6:]
+    assert any(c["id"] == person["chat"] for c in found["items"])
+    digits = person["chat"][-6:]
     by_number = await call(client, "search_contacts", query=digits)
-    assert any(c["jid"] == person["jid"] for c in by_number["items"])
+    assert any(c["id"] == person["chat"] for c in by_number["items"])
 
 
 async def test_send_message_reaches_a_contact_who_answers(client: Client) -> None:
     chats = await wait_for_seed(client)
-    peer = next(c for c in chats if not c["is_group"])
-    sent = await call(client, "send_message", to=peer["jid"], text="Are we still on for Friday?")
-    assert sent["id"] and sent["chat_jid"] == peer["jid"]
+    peer = next(c for c in chats if not c.get("group"))
+    sent = await call(client, "send_message", to=peer["chat"], text="Are we still on for Friday?")
+    assert sent["id"] and sent["chat_jid"] == parse_address(peer["chat"])
 
     async def answered() -> dict[str, Any] | None:
-        msgs = await call(client, "list_messages", chat=peer["jid"], limit=3)
+        msgs = await call(client, "list_messages", chat=peer["chat"], limit=3)
         newest = msgs["items"][0]
         return (
-            msgs if not newest["is_from_me"] and newest["timestamp"] >= sent["timestamp"] else None
+            msgs if not newest.get("from_me") and newest["time"] >= sent["timestamp"][:19] else None
         )
 
     msgs = await eventually_async(answered, what="the contact's answer")
-    assert any(m["id"] == sent["id"] and m["is_from_me"] for m in msgs["items"])
+    assert any(m["id"] == sent["id"] and m.get("from_me") for m in msgs["items"])
 
 
 async def test_send_message_accepts_a_unique_name_and_refuses_unknown_ones(client: Client) -> None:
     chats = await wait_for_seed(client)
-    peer = next(c for c in chats if not c["is_group"])
+    peer = next(c for c in chats if not c.get("group"))
     sent = await call(client, "send_message", to=peer["name"], text="hello by name")
-    assert sent["chat_jid"] == peer["jid"]
+    assert sent["chat_jid"] == parse_address(peer["chat"])
     text = await error_of(client, "send_message", to="Nobody McUnknown", text="x")
     assert "search_contacts" in text
+    # The description promises a whole name: part of one is refused, naming the full one.
+    partial = await error_of(client, "send_message", to=peer["name"].split()[-1], text="x")
+    assert "named exactly" in partial and peer["name"] in partial and "`to`" in partial
     bad = await error_of(client, "list_messages", chat="123@nonsense.server")
     assert "JID" in bad or "server" in bad
 
@@ -185,10 +187,10 @@ async def test_incoming_message_is_readable_and_searchable_at_once(client: Clien
         sender="+1 (555) 010-9988",
         text="zebra crossing later?",
     )
-    assert got["chat_jid"] == "15550109988@s.whatsapp.net"
-    msgs = await call(client, "list_messages", chat=got["chat_jid"])
+    assert got["chat"] == "+15550109988"
+    msgs = await call(client, "list_messages", chat=got["chat"])
     assert msgs["items"][0]["text"] == "zebra crossing later?"
     hits = await call(client, "search_messages", query="zebra")
-    assert [h["message"]["id"] for h in hits["items"]] == [got["id"]]
+    assert [h["id"] for h in hits["items"]] == [got["id"]]
     found = await call(client, "search_contacts", query="5550109988")
-    assert found["items"] and found["items"][0]["is_saved"] is False
+    assert found["items"] and "saved" not in found["items"][0]

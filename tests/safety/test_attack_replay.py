@@ -24,6 +24,7 @@ from bridge.paths import DataPaths
 from bridge.settings import load_settings
 from mcp_server.server import build_server
 from store.db import open_reader
+from store.jid import parse_address
 from tests.helpers import call, error_of, eventually_async, seeded_contact, sim_env, stop_bridge
 
 pytestmark = pytest.mark.anyio
@@ -90,13 +91,13 @@ async def test_stranger_instructions_cannot_make_the_assistant_forward_a_chat(
     client = default_client
     chats = await seeded(client)
     got = await call(client, "simulate_incoming_message", sender=ATTACKER, text=INSTRUCTIONS)
-    assert got["chat_jid"] == ATTACKER_JID
+    assert parse_address(got["chat"]) == ATTACKER_JID
     # The model reads the stranger's message (as data) and another chat's content…
     inbox = await call(client, "list_messages", chat=ATTACKER_JID)
     assert inbox["items"][0]["text"] == INSTRUCTIONS
     maria = next(c for c in chats if c["name"] == "Maria García")
-    private = await call(client, "list_messages", chat=maria["jid"], limit=5)
-    stolen = "\n".join(m["text"] for m in private["items"] if m["text"])
+    private = await call(client, "list_messages", chat=maria["chat"], limit=5)
+    stolen = "\n".join(m["text"] for m in private["items"] if m.get("text"))
     assert stolen
 
     # …and is fooled into sending it: the bridge refuses under the default policy.
@@ -114,7 +115,7 @@ async def test_stranger_instructions_cannot_make_the_assistant_forward_a_chat(
         )
     assert info.value.status == 403 and info.value.code == "recipient_not_allowed"
     after = await call(client, "list_messages", chat=ATTACKER_JID)
-    assert not any(m["is_from_me"] for m in after["items"])
+    assert not any(m.get("from_me") for m in after["items"])
     # Hidden characters in a stranger's text are removed for display and flagged.
     sneaky = await call(
         client, "simulate_incoming_message", sender=ATTACKER, text="hi\u202e\U000e0041 there"
@@ -122,7 +123,7 @@ async def test_stranger_instructions_cannot_make_the_assistant_forward_a_chat(
     assert sneaky["text"] == "hi there" and sneaky["hidden_characters_removed"] is True
 
     # A legitimate send to a saved contact still works, and both are in the send log.
-    sent = await call(client, "send_message", to=maria["jid"], text="See you Friday!")
+    sent = await call(client, "send_message", to=maria["chat"], text="See you Friday!")
     log = await call(client, "get_send_log", limit=10)
     entries = log["items"]
     assert entries[0]["outcome"] == "sent" and entries[0]["message_id"] == sent["id"]
@@ -158,15 +159,15 @@ async def test_padded_payload_is_refused_even_when_any_recipient_is_allowed(
         chats = await seeded(client)
         await call(client, "simulate_incoming_message", sender=ATTACKER, text=INSTRUCTIONS)
         maria = next(c for c in chats if c["name"] == "Maria García")
-        private = await call(client, "list_messages", chat=maria["jid"], limit=5)
-        stolen = "\n".join(m["text"] for m in private["items"] if m["text"])
+        private = await call(client, "list_messages", chat=maria["chat"], limit=5)
+        stolen = "\n".join(m["text"] for m in private["items"] if m.get("text"))
         padded = "Thanks, will do!" + " " * 300 + stolen
         text = await error_of(client, "send_message", to=ATTACKER_JID, text=padded)
         assert "whitespace_padding" in text and "No setting allows this" in text
         # The policy itself lets this stranger be messaged: only the payload was refused.
         ok = await call(client, "send_message", to=ATTACKER_JID, text="Who is this?")
         msgs = await call(client, "list_messages", chat=ATTACKER_JID)
-        mine = [m for m in msgs["items"] if m["is_from_me"]]
+        mine = [m for m in msgs["items"] if m.get("from_me")]
         assert [m["id"] for m in mine] == [ok["id"]]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ from store.models import (
     ReceiptKind,
     ReceiptRecord,
 )
+from store.sync_state import SIMULATED_SEED
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,9 @@ class SimulatedTransport:
         self._paired = True
         self._queue: asyncio.Queue[TransportEvent] = asyncio.Queue()
         self._drained = asyncio.Event()
-        self._ids = random.Random(f"live/{seed}")
+        # Live ids are new on every start: a restarted bridge must not reuse an id the store
+        # already holds (the send would collide with a stored message and never appear).
+        self._ids = random.Random(f"live/{seed}/{secrets.token_hex(8)}")
         self._media: dict[str, bytes] = dict(self.world.media)
         self._people: dict[str, Person] = {p.jid: p for p in self.world.people}
         self._lids: dict[str, str] = {p.lid: p.jid for p in self.world.people if p.lid}
@@ -260,6 +264,7 @@ class SimulatedTransport:
         *,
         push_name: str | None = None,
         from_me: bool = False,
+        message_id: str | None = None,
     ) -> MessageRecord:
         """Deliver a message as if `sender` (a phone number or JID) wrote it, in `chat`.
 
@@ -303,7 +308,7 @@ class SimulatedTransport:
             self._people[person_jid] = person
         name = push_name or person.push_name or None
         record = MessageRecord(
-            id=self._new_id(),
+            id=message_id or self._new_id(),
             chat_jid=chat_jid,
             sender=None if from_me else sender_jid,
             sender_name=None if from_me else name,
@@ -390,6 +395,17 @@ class SimulatedTransport:
             )
             self._history_done += len(world.messages)
             self._seed_pending += [ReactionEvent(reaction=r) for r in world.reactions]
+            # The seeded world is ready once this lands: a first read in simulate mode waits
+            # for it (mcp_server/readiness.py) instead of answering from a half-written store.
+            # A slow (chunked) sync marks it after its first chunk: the rest is reported as a
+            # running sync, never waited for.
+            marker = HistoryEvent(
+                batch=HistoryBatch(),
+                sync_type=SIMULATED_SEED,
+                progress=None if slow else self._progress(),
+                final=not slow and not self._history_messages,
+            )
+            self._seed_pending.insert(1 if slow else len(self._seed_pending), marker)
             if not slow:
                 for event in self._seed_pending:
                     self._emit(event)
@@ -405,10 +421,18 @@ class SimulatedTransport:
         if self._seed_pending or self._synthetic is not None:
             self._spawn(self._feed_history())
 
+    def _progress(self) -> int:
+        return 100 * self._history_done // max(1, self._history_total)
+
     def _history_event(self, batch: HistoryBatch) -> HistoryEvent:
         self._history_done += len(batch.messages)
-        progress = 100 * self._history_done // max(1, self._history_total)
-        return HistoryEvent(batch=batch, progress=progress, sync_type="FULL")
+        # 100 only on the chunk that ends the sync, so "done" never precedes the last of it.
+        progress = min(99, self._progress())
+        if self._synthetic is not None and self._history_done >= self._history_total:
+            return HistoryEvent(batch=batch, progress=100, sync_type="FULL", final=True)
+        return HistoryEvent(
+            batch=batch, progress=progress, sync_type="FULL" if self._synthetic else None
+        )
 
     async def _feed_history(self) -> None:
         # The first chunk at once (tests and the demo wait for the seeded world to appear),
