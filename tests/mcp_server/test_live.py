@@ -7,6 +7,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +199,7 @@ async def test_channel_pushes_saved_contacts_only_and_is_off_by_default(
         assert "claude/channel" not in experimental
         chats = await world_ready(off)
     # The channel is the server's alone: the next server attaches to the same bridge.
-    group = next(c["jid"] for c in chats if c["is_group"])
+    group = next(c["chat"] for c in chats if c.get("group"))
     contact = seeded_contact(paths)
 
     recorder = ChannelRecorder()
@@ -250,13 +251,15 @@ async def test_chunked_history_sync_reports_progress_and_coverage(paths: DataPat
 
         chats = await world_ready(client)
         for chat in chats:
-            info = await call(client, "get_chat", chat=chat["jid"])
-            oldest = await call(client, "list_messages", chat=chat["jid"], order="oldest", limit=1)
-            assert info["coverage"]["history_since"] == oldest["items"][0]["timestamp"]
+            info = await call(client, "get_chat", chat=chat["chat"])
+            oldest = await call(client, "list_messages", chat=chat["chat"], order="oldest", limit=1)
+            since = datetime.fromisoformat(info["coverage"]["history_since"])
+            first = datetime.fromisoformat(oldest["items"][0]["time"])
+            assert since.replace(microsecond=0) == first  # results give times to the second
             cov = oldest["coverage"]
-            if chat["is_group"]:
-                assert cov["older"] == "on_phone" and not cov["complete"]
+            if chat.get("group"):
+                assert cov["older"] == "on_phone" and not cov.get("complete")
             else:
                 assert cov["older"] == "none" and cov["complete"]
-        newest = await call(client, "list_messages", chat=chats[0]["jid"], limit=1)
+        newest = await call(client, "list_messages", chat=chats[0]["chat"], limit=1)
         assert newest["next_cursor"] and newest.get("coverage") is None
