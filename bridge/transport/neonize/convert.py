@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
-from bridge.transport.neonize.client import prepare_neonize_environment
+from bridge.transport.neonize.env import prepare_neonize_environment
 
 prepare_neonize_environment()  # before neonize loads: bot tag off, logging, stdout pipes
 
