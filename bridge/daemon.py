@@ -45,6 +45,7 @@ from bridge.settings import Settings
 from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,
+    HistoryEvent,
     MessageEvent,
     NotConnected,
     PairingEvent,
@@ -112,6 +113,7 @@ class Bridge:
         self._server: ControlServer | None = None
         self._pairing_changed = asyncio.Event()
         self._bound_socket: Path | None = None
+        self._sync: sync_state.SyncState | None = None  # issue 12: no idle exit mid-sync
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -129,6 +131,7 @@ class Bridge:
             on_request=self._touch,
         )
         await self.autoreply.start()
+        await self._load_sync_state()
         await self._bind()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -146,15 +149,26 @@ class Bridge:
             log.info("bridge stopping")
             await self._server.close()
             self._unbind()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            with contextlib.suppress(Exception):
-                await self.autoreply.stop()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.transport.stop(), 5)
+            await self._shutdown(tasks)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Stop in an order that loses nothing we can keep (issue 12): no new sends, then the
+        transport disconnects and drains into our queue and ends its stream, and ingest
+        writes everything up to that end. Every step is bounded, so `stop` ends within 10 s."""
+        ingest, others = tasks[0], tasks[1:]
+        for task in others:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.autoreply.stop(), 2)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.transport.stop(), 6)
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(ingest), 3)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def _bind(self) -> None:
         assert self._server is not None
@@ -192,8 +206,18 @@ class Bridge:
         self._last_activity = time.monotonic()
 
     def keep_alive(self) -> bool:
-        """Reasons to stay up with nobody attached: an auto-reply rule is on."""
-        return self.autoreply.active()
+        """Reasons to stay up with nobody attached: an auto-reply rule is on, or a history
+        sync is still arriving (whatsmeow deletes each chunk from the server once it is handed
+        to us, so a chunk cut off by an exit is gone for good)."""
+        return self.autoreply.active() or self._history_running()
+
+    def _history_running(self) -> bool:
+        state = self._sync
+        return state is not None and state.running(datetime.now(timezone.utc))
+
+    async def _load_sync_state(self) -> None:
+        raw = await self.writer.run(self.writer.writer.get_kv, sync_state.KV_KEY)
+        self._sync = sync_state.parse(raw)
 
     # ------------------------------------------------------------------ events
 
@@ -223,6 +247,8 @@ class Bridge:
             self._publish(BridgeEvent(type="pairing"))
             return
         published = await self.writer.run(apply_event, self.writer.writer, event)
+        if isinstance(event, HistoryEvent):
+            await self._load_sync_state()
         for item in published:
             self._publish(item)
         if isinstance(event, MessageEvent):

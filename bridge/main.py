@@ -8,6 +8,7 @@ import logging
 import os
 import sqlite3
 import sys
+import threading
 
 from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
 from bridge.paths import DataPaths
@@ -111,14 +112,33 @@ def main(argv: list[str] | None = None) -> int:
         log.info("a bridge is already running for %s (pid %s)", paths.root, holder_pid(paths.lock))
         return 0
     try:
-        return asyncio.run(serve(settings, idle_exit=args.idle_exit))
+        rc = asyncio.run(serve(settings, idle_exit=args.idle_exit))
     except (StoreError, sqlite3.DatabaseError) as exc:
         # A damaged or too-new store. The transport is created only after the store opened, so
         # the WhatsApp session (session.db) has not been touched and nothing re-pairs.
         log.error("the bridge cannot start: %s", exc)
-        return EXIT_STORE_UNUSABLE
+        rc = EXIT_STORE_UNUSABLE
     except Exception:
         log.exception("bridge failed")
-        return 1
+        rc = 1
     finally:
         lock.release()
+    exit_past_wedged_threads(rc)
+    return rc
+
+
+def exit_past_wedged_threads(rc: int) -> None:
+    """End the process now if a non-daemon thread would keep it alive.
+
+    neonize runs each client's Go loop on a non-daemon thread that never ends for a client
+    abandoned while unpaired (Go spins in FetchMe), so a normal interpreter exit would wait
+    forever. The store is closed and the lock released by now: nothing is left to flush but
+    the log.
+    """
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if not stuck:
+        return
+    log.info("exiting past %d neonize thread(s) that never end", len(stuck))
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(rc)

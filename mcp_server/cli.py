@@ -21,6 +21,7 @@ from bridge.control.models import BridgeStatus, StopResponse
 from bridge.lock import holder_pid
 from bridge.paths import DataPaths
 from bridge.settings import Settings, SettingsError, load_settings, settings_env
+from mcp_server.supervisor import lock_is_held
 
 
 def _out(text: str) -> None:
@@ -105,7 +106,10 @@ def cmd_stop(settings: Settings) -> int:
         _out(f"no bridge running ({exc.message})")
         return 0
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and paths.token.exists():
+    # The bridge holds its lock until the process is gone: wait for that, not just the token.
+    while time.monotonic() < deadline and (
+        paths.token.exists() or (os.name != "nt" and lock_is_held(paths.lock))
+    ):
         time.sleep(0.05)
     _out(f"bridge stopped (was pid {holder_pid(paths.lock)})")
     return 0
