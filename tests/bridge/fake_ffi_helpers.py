@@ -38,6 +38,7 @@ class FakeBridge:
         self.stderr = data_dir / "fake-bridge.stderr"
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
+        self.close()  # a previous run of this bridge
         env = {
             **os.environ,
             "WHATSAPP_MCP_DATA_DIR": str(self.paths.root),
