@@ -125,6 +125,7 @@ def test_stop_during_a_burst_and_a_history_chunk_loses_nothing_that_reached_us(
         # Disconnect first, drain, then Stop: what WhatsApp considers delivered reached us...
         assert delivered == acked
         assert fake.calls("callback-cancelled")[0]["dropped"] == 0
+        assert len(fake.calls("Stop")) == 1  # once, by us; neonize's finalizer is detached
         # ...and everything that reached our code is in the store, also after a restart.
         assert delivered <= _stored_ids(fake.paths.messages_db)
         assert "history:H" in {c["tag"] for c in fake.calls("delivered")}

@@ -198,6 +198,8 @@ class NeonizeTransport(NeonizeCommands):
             self._abandon(gen, "bridge stopping")
         if self._state not in (ConnectionState.logged_out, ConnectionState.outdated):
             self._set_state(ConnectionState.disconnected, "Stopped.", emit=False)
+        if self._supervisor is not None:
+            await asyncio.to_thread(self._supervisor.join, 1.0)
         if self._queue is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
 
@@ -212,6 +214,7 @@ class NeonizeTransport(NeonizeCommands):
                     break
                 time.sleep(0.05)
         run_bounded(self._locked(gen.client.stop), STOP_WAIT, "stop")
+        _detach_finalizer(gen.client)  # stopped once is enough; no second Stop() at exit
         gen.done.wait(STOP_WAIT)
 
     def _locked(self, fn: Any) -> Any:
@@ -225,7 +228,10 @@ class NeonizeTransport(NeonizeCommands):
         if gen.retired:
             return
         gen.retired = True
+        # Strong reference: Go still calls this client's ctypes callbacks. And no Stop() from
+        # neonize's finalizer, ever, not even at interpreter exit: it would block or abort.
         self._abandoned.append(gen)
+        _detach_finalizer(gen.client)
         logger.info("abandoning WhatsApp client %s (%s); it is never stopped", gen.uuid, why)
 
     async def events(self) -> AsyncIterator[TransportEvent]:  # type: ignore[override]
@@ -466,6 +472,12 @@ class NeonizeTransport(NeonizeCommands):
             await asyncio.to_thread(self._stop_generation, gen, drain=False)
         if self._supervisor is not None:
             await asyncio.to_thread(self._supervisor.join, 2.0)
+
+
+def _detach_finalizer(client: Any) -> None:
+    finalizer = getattr(client, "_stop_finalizer", None)
+    if finalizer is not None:
+        finalizer.detach()
 
 
 def _unreachable_detail(error: str, retry_in: float) -> str:

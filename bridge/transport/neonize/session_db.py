@@ -57,6 +57,8 @@ def _norm(raw: object, server: str | None = None) -> str | None:
 
 def read_device(session_path: Path) -> PairedDevice | None:
     rows = _query(session_path, "SELECT jid, lid FROM whatsmeow_device LIMIT 1")
+    if rows is None:  # an older whatsmeow schema, before the lid column
+        rows = [(*r, None) for r in _query(session_path, "SELECT jid FROM whatsmeow_device") or []]
     if not rows or not rows[0][0]:
         return None
     jid = _norm(rows[0][0]) or str(rows[0][0])
