@@ -26,13 +26,11 @@ protobuf and hands the result to the asyncio loop, and never lets an exception e
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import os
 import threading
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,24 +39,18 @@ from bridge.transport.neonize.commands import NeonizeCommands
 from bridge.transport.neonize.directory import DirectoryRefresher
 from bridge.transport.neonize.env import load_neonize, prepare_neonize_environment, protect_stdout
 from bridge.transport.neonize.generation import (
-    FIRST_QR_SECONDS,
-    NEXT_QR_SECONDS,
-    QR_CHANNEL_SECONDS,
     Generation,
     register_handlers,
     run_bounded,
 )
+from bridge.transport.neonize.pairing import NeonizePairing
 from bridge.transport.neonize.session_db import read_paired_account
 from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,
     GroupEvent,
-    NotConnected,
-    PairingEvent,
-    TransportError,
     TransportEvent,
 )
-from store.jid import phone_to_jid, user_part
 
 __all__ = ["NeonizeTransport", "prepare_neonize_environment", "protect_stdout"]
 __all__ += ["read_paired_account"]
@@ -73,7 +65,7 @@ DRAIN_MAX = 2.0
 STOP_WAIT = 1.5
 
 
-class NeonizeTransport(NeonizeCommands):
+class NeonizeTransport(NeonizePairing, NeonizeCommands):
     """The Transport protocol over a real WhatsApp session stored at `session_path`."""
 
     name = "neonize"
@@ -367,99 +359,6 @@ class NeonizeTransport(NeonizeCommands):
                     self._emit(GroupEvent(group=group))
         except Exception as exc:
             logger.warning("could not read WhatsApp groups: %s", exc)
-
-    def on_qr(self, gen: Generation, data: bytes) -> None:
-        if gen.retired:
-            return
-        now = time.monotonic()
-        first = gen.first_qr_at is None
-        if first:
-            gen.first_qr_at = now
-        lifetime = FIRST_QR_SECONDS if first else NEXT_QR_SECONDS
-        gen.clock = now  # the watchdog's clock restarts with every code
-        gen.qr_deadline = now + lifetime + self._qr_grace
-        gen.qr_seen.set()
-        self._state = ConnectionState.pairing
-        self._emit(
-            PairingEvent(
-                code=None,
-                qr=bytes(data).decode("utf-8", "replace"),
-                expires_at=datetime.now(timezone.utc) + timedelta(seconds=lifetime),
-            )
-        )
-        if first:
-            self._emit(
-                ConnectionEvent(
-                    state=ConnectionState.pairing,
-                    detail="Not paired: scan the QR code in WhatsApp > Linked devices, "
-                    "or pair with a phone number.",
-                )
-            )
-
-    def _login_status_handler(self, gen: Generation) -> Any:
-        def handler(_uuid: Any, status: Any) -> None:
-            try:
-                text = ctypes.string_at(status).decode("utf-8", "replace") if status else ""
-                self._on_login_status(gen, text)
-            except Exception:
-                logger.exception("could not handle a login status")
-
-        return handler
-
-    def _on_login_status(self, gen: Generation, text: str) -> None:
-        logger.info("WhatsApp login status: %s", text)
-        if gen.retired or text in ("", "success"):
-            return
-        if text == "err-client-outdated":
-            from neonize.proto.Neonize_pb2 import ClientOutdated
-
-            gen.handlers["connection"](gen.client, ClientOutdated())
-        elif text == "timeout":
-            gen.restart_reason = "qr-expired"
-        elif text == "error" or text.startswith("err-"):
-            self._emit(
-                ConnectionEvent(
-                    state=ConnectionState.pairing,
-                    detail=f"Pairing failed ({text}); a new QR code follows.",
-                )
-            )
-            gen.restart_reason = "pair-error"
-
-    def on_pair_success(self, gen: Generation) -> None:
-        gen.paired = True
-        gen.clock = time.monotonic()  # finishing the pairing is not a stuck dial
-        gen.qr_deadline = None
-
-    # ------------------------------------------------------------ pairing and logout
-
-    async def pair_phone(self, phone: str) -> str:
-        gen, nz = self._gen, self._nz
-        if gen is None or nz is None or not gen.started:
-            raise NotConnected("Start the bridge before pairing.")
-        if self.is_paired() and self._state is not ConnectionState.pairing:
-            raise TransportError("This session is already paired; log out first to pair again.")
-        digits = user_part(phone_to_jid(phone))
-        # PairPhone only works once the websocket is up, i.e. after the first QR code.
-        if not await asyncio.to_thread(gen.qr_seen.wait, 20.0):
-            raise NotConnected(
-                f"WhatsApp is not ready for pairing (state: {self._state.value}); try again."
-            )
-        enum = nz["enum"]
-        code = await self._call(
-            "request a pairing code",
-            gen.client.PairPhone,
-            digits,
-            True,
-            enum.ClientName.LINUX,
-            enum.ClientType.CHROME,
-        )
-        # The code dies with this client's QR channel, 160 s after its first code.
-        first = gen.first_qr_at or time.monotonic()
-        left = max(0.0, first + QR_CHANNEL_SECONDS - time.monotonic())
-        expires = datetime.now(timezone.utc) + timedelta(seconds=left)
-        gen.qr_deadline = max(gen.qr_deadline or 0.0, time.monotonic() + left + self._qr_grace)
-        self._emit(PairingEvent(qr=None, code=code, expires_at=expires))
-        return code
 
     async def logout(self) -> None:
         client, _ = self._require_connected()
