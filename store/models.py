@@ -174,6 +174,8 @@ class ReceiptRecord(_Timestamped):
     message_ids: list[str]
     sender: str | None = None
     kind: ReceiptKind = ReceiptKind.delivered
+    # issue 12: READ_SELF / PLAYED_SELF: *I* read these inbound messages on another device.
+    by_me: bool = False
 
 
 class HistoryBatch(_Model):

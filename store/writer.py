@@ -25,6 +25,8 @@ from store.models import (
     EditRecord,
     GroupRecord,
     HistoryBatch,
+    MediaInfo,
+    MessageKind,
     MessageRecord,
     ReactionRecord,
     ReceiptKind,
@@ -289,7 +291,7 @@ class StoreWriter:
                 # Only a new message of mine means I caught up: a re-delivered old one (after a
                 # reconnect) must not clear newer unread messages.
                 self._conn.execute("UPDATE chats SET unread_count = 0 WHERE jid = ?", (chat_jid,))
-            elif live and inserted and not rec.is_from_me:
+            elif live and inserted and not rec.is_from_me and rec.kind is not MessageKind.unknown:
                 self._conn.execute(
                     "UPDATE chats SET unread_count = unread_count + 1 WHERE jid = ?", (chat_jid,)
                 )
@@ -525,6 +527,9 @@ class StoreWriter:
         """Raise the status of my own messages; a late "delivered" never undoes "read"."""
         if not r.message_ids:
             return
+        if r.by_me:
+            self._read_on_other_device(r)
+            return
         with self._tx():
             chat_jid = self.resolve_jid(r.chat_jid)
             rank = _STATUS_RANK[r.kind]
@@ -533,6 +538,45 @@ class StoreWriter:
                 f"AND {_STATUS_RANK_SQL.format(col='status')} < ?",
                 [(r.kind.value, chat_jid, mid, rank) for mid in r.message_ids],
             )
+
+    def _read_on_other_device(self, r: ReceiptRecord) -> None:
+        """READ_SELF: I read the chat up to these inbound messages elsewhere (issue 12), so only
+        inbound messages after the newest of them stay unread; the count never grows here."""
+        with self._tx():
+            chat_jid = self.resolve_jid(r.chat_jid)
+            marks = ",".join("?" * len(r.message_ids))
+            row = self._conn.execute(
+                f"SELECT max(timestamp), max(seq) FROM messages WHERE chat_jid = ? "
+                f"AND id IN ({marks})",
+                (chat_jid, *r.message_ids),
+            ).fetchone()
+            if row is None or row[0] is None:
+                return  # not stored (yet): nothing to anchor on
+            left = self._conn.execute(
+                "SELECT count(*) FROM messages WHERE chat_jid = ? AND is_from_me = 0 "
+                "AND kind <> 'unknown' AND (timestamp > ? OR (timestamp = ? AND seq > ?))",
+                (chat_jid, row[0], row[0], row[1]),
+            ).fetchone()[0]
+            self._conn.execute(
+                "UPDATE chats SET unread_count = min(unread_count, ?) WHERE jid = ?",
+                (int(left), chat_jid),
+            )
+
+    def replace_media(self, chat: str, message_id: str, media: MediaInfo) -> bool:
+        """Swap a stored message's attachment for a better copy (an HD dual upload)."""
+        with self._tx():
+            cur = self._conn.execute(
+                "UPDATE messages SET mime_type = coalesce(?, mime_type), "
+                "file_size = coalesce(?, file_size), media_json = ? WHERE chat_jid = ? AND id = ?",
+                (
+                    media.mime_type,
+                    media.file_size,
+                    media.model_dump_json(exclude_none=True),
+                    self.resolve_jid(chat),
+                    message_id,
+                ),
+            )
+            return cur.rowcount > 0
 
     # ------------------------------------------------------------------ LID mapping
 

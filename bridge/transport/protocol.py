@@ -29,6 +29,7 @@ from store.models import (
     EditRecord,
     GroupRecord,
     HistoryBatch,
+    MediaInfo,
     MessageKind,
     MessageRecord,
     ReactionRecord,
@@ -125,6 +126,15 @@ class PairingEvent(_Event):
     expires_at: datetime | None = None
 
 
+class MediaUpdateEvent(_Event):
+    """Better media for a stored message (issue 12: an HD dual upload replaces its parent's)."""
+
+    type: Literal["media_update"] = "media_update"
+    chat_jid: str
+    message_id: str
+    media: MediaInfo
+
+
 TransportEvent = (
     MessageEvent
     | HistoryEvent
@@ -136,6 +146,7 @@ TransportEvent = (
     | ReceiptEvent
     | ConnectionEvent
     | PairingEvent
+    | MediaUpdateEvent
 )
 
 

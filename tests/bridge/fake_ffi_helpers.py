@@ -122,5 +122,5 @@ class FakeBridge:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            raise AssertionError(f"the bridge was still running 10 s after stop: {self.tail()}")
+            raise AssertionError(f"the bridge still ran 10 s after stop: {self.tail()}") from None
         return time.monotonic() - started

@@ -101,8 +101,26 @@ class FakeGo:
 
     # ------------------------------------------------------------ the Go loop
 
-    def Neonize(self, name: bytes, uuid: bytes, _jid, _jl, _new, _lvl, qr_cb, login_cb, event_cb,
-                _log_cb, _subs, _subs_len, _props, _props_len, _a, _b, _proxy) -> bytes:  # noqa: N802
+    def Neonize(
+        self,
+        name: bytes,
+        uuid: bytes,
+        _jid,
+        _jl,
+        _new,
+        _lvl,
+        qr_cb,
+        login_cb,
+        event_cb,
+        _log_cb,
+        _subs,
+        _subs_len,
+        _props,
+        _props_len,
+        _a,
+        _b,
+        _proxy,
+    ) -> bytes:  # noqa: N802
         key = uuid.decode()
         session = Path(name.decode())
         client = self.clients[key] = _Client(uuid=key, session=session, event_cb=event_cb)
@@ -143,8 +161,12 @@ class FakeGo:
 
     def _pair(self, c: _Client, login_cb: Any) -> None:
         _write_device(c.session, self.s.account, self.s.account_lid)
-        ok = N.PairStatus(ID=f.jid(self.s.account), BusinessName="", Platform="android",
-                          Status=N.PairStatus.SUCCESS)
+        ok = N.PairStatus(
+            ID=f.jid(self.s.account),
+            BusinessName="",
+            Platform="android",
+            Status=N.PairStatus.SUCCESS,
+        )
         self._deliver(c, "pair", full(ok))
         status = ctypes.create_string_buffer(b"success")
         login_cb(None, ctypes.addressof(status))
@@ -174,9 +196,20 @@ class FakeGo:
         """WhatsApp's side: whatsmeow acks each event once it is in the channel."""
         chat = f.ALICE
         if self.s.history:
-            convs = [H.Conversation(ID=f"{chat}@s.whatsapp.net", messages=[
-                f.web_message(f"H{n}", f.text(f"old {n}"), 1_700_000_000 + n,
-                              remote=f"{chat}@s.whatsapp.net") for n in range(self.s.history)])]
+            convs = [
+                H.Conversation(
+                    ID=f"{chat}@s.whatsapp.net",
+                    messages=[
+                        f.web_message(
+                            f"H{n}",
+                            f.text(f"old {n}"),
+                            1_700_000_000 + n,
+                            remote=f"{chat}@s.whatsapp.net",
+                        )
+                        for n in range(self.s.history)
+                    ],
+                )
+            ]
             chunk = f.history(convs, progress=40)
             if not self._ack(c, "history:H", chunk):
                 return
@@ -281,8 +314,19 @@ def _write_device(session: Path, user: str, lid: str) -> None:
             "signed_pre_key, signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, "
             "adv_account_sig, adv_account_sig_key, adv_device_sig) "
             "VALUES (?, ?, 1, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
-            (f"{user}:7@s.whatsapp.net", f"{lid}:7@lid", b"\0" * 32, b"\0" * 32, b"\0" * 32,
-             b"\0" * 64, b"k", b"d", b"\0" * 64, b"\0" * 32, b"\0" * 64),
+            (
+                f"{user}:7@s.whatsapp.net",
+                f"{lid}:7@lid",
+                b"\0" * 32,
+                b"\0" * 32,
+                b"\0" * 32,
+                b"\0" * 64,
+                b"k",
+                b"d",
+                b"\0" * 64,
+                b"\0" * 32,
+                b"\0" * 64,
+            ),
         )
 
 

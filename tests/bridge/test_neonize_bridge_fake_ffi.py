@@ -38,8 +38,19 @@ def _seed_whatsmeow(session: Path) -> None:
             "signed_pre_key, signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, "
             "adv_account_sig, adv_account_sig_key, adv_device_sig) "
             "VALUES (?, ?, 1, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
-            ("15550001111:7@s.whatsapp.net", "99887766554433:7@lid", b"\0" * 32, b"\0" * 32,
-             b"\0" * 32, b"\0" * 64, b"k", b"d", b"\0" * 64, b"\0" * 32, b"\0" * 64),
+            (
+                "15550001111:7@s.whatsapp.net",
+                "99887766554433:7@lid",
+                b"\0" * 32,
+                b"\0" * 32,
+                b"\0" * 32,
+                b"\0" * 64,
+                b"k",
+                b"d",
+                b"\0" * 64,
+                b"\0" * 32,
+                b"\0" * 64,
+            ),
         )
         me = "15550001111:7@s.whatsapp.net"
         db.executemany(
@@ -113,8 +124,9 @@ def test_stop_during_a_burst_and_a_history_chunk_loses_nothing_that_reached_us(
         started = time.monotonic()
         # No control requests from here on: only the history sync keeps the bridge up.
         fake.wait_for(
-            lambda: len(_stored_ids(fake.paths.messages_db)) >= 150
-            and time.monotonic() - started > 2.5,
+            lambda: (
+                len(_stored_ids(fake.paths.messages_db)) >= 150 and time.monotonic() - started > 2.5
+            ),
             "a chunk and part of the burst stored, past the 1 s idle grace",
         )
         assert len(fake.calls("acked")) < 501, "the burst must still be arriving"

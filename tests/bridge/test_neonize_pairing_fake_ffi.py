@@ -72,7 +72,9 @@ def test_three_qr_windows_expire_then_a_fourth_is_scanned_and_stop_is_clean(
     assert bridge.proc is not None and bridge.proc.returncode == 0, bridge.tail()
 
 
-def test_stop_during_the_first_qr_window_exits_within_10_s(fake_bridge: Callable[..., FakeBridge]) -> None:
+def test_stop_during_the_first_qr_window_exits_within_10_s(
+    fake_bridge: Callable[..., FakeBridge],
+) -> None:
     bridge = fake_bridge(expire_windows=-1, first_code=60, codes=1)
     bridge.start()
     bridge.wait_for(lambda: bridge.status().state is ConnectionState.pairing, "a QR code")
@@ -81,7 +83,9 @@ def test_stop_during_the_first_qr_window_exits_within_10_s(fake_bridge: Callable
     assert bridge.proc is not None and bridge.proc.returncode == 0, bridge.tail()
 
 
-def test_stop_after_windows_expired_exits_within_10_s(fake_bridge: Callable[..., FakeBridge]) -> None:
+def test_stop_after_windows_expired_exits_within_10_s(
+    fake_bridge: Callable[..., FakeBridge],
+) -> None:
     bridge = fake_bridge(expire_windows=-1, first_code=0.3, codes=2)
     bridge.start()
 

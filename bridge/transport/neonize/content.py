@@ -85,6 +85,87 @@ def _contact_card(card: E.ContactMessage) -> str:
     return f"{name} ({', '.join(phones)})" if phones else name
 
 
+# Message types that show a person nothing, as whatsmeow and mautrix classify them
+# (mautrix `wamsgtype.go` "ignore"): poll votes and encrypted reactions we cannot decrypt
+# (neonize binds no DecryptReaction), key distribution, keep/pin markers, history bundles,
+# event responses, placeholders, and the album announcement (its photos come as messages).
+IGNORED_FIELDS = frozenset(
+    {
+        "pollUpdateMessage",
+        "encReactionMessage",
+        "encCommentMessage",
+        "senderKeyDistributionMessage",
+        "fastRatchetKeySenderKeyDistributionMessage",
+        "keepInChatMessage",
+        "pinInChatMessage",
+        "messageHistoryBundle",
+        "messageHistoryNotice",
+        "encEventResponseMessage",
+        "placeholderMessage",
+        "stickerSyncRmrMessage",
+        "secretEncryptedMessage",
+        "albumMessage",
+        "messageContextInfo",
+    }
+)
+
+
+def _join(*parts: str) -> str | None:
+    text = "\n".join(p for p in (x.strip() for x in parts) if p)
+    return text or None
+
+
+def business_text(msg: E.Message) -> tuple[str, E.ContextInfo | None] | None:
+    """The text of template, interactive, buttons and list messages (bank codes, delivery
+    notices) and of the replies to them; None when `msg` is none of these."""
+    if msg.HasField("templateMessage"):
+        t = msg.templateMessage
+        h = t.hydratedTemplate if t.HasField("hydratedTemplate") else t.hydratedFourRowTemplate
+        text = _join(h.hydratedTitleText, h.hydratedContentText, h.hydratedFooterText)
+        if text is None and t.HasField("interactiveMessageTemplate"):
+            i = t.interactiveMessageTemplate
+            text = _join(i.header.title, i.body.text, i.footer.text)
+        return (text or "[template message]", _ctx(t))
+    if msg.HasField("interactiveMessage"):
+        i = msg.interactiveMessage
+        text = _join(i.header.title, i.header.subtitle, i.body.text, i.footer.text)
+        return (text or "[interactive message]", _ctx(i))
+    if msg.HasField("buttonsMessage"):
+        b = msg.buttonsMessage
+        return (_join(b.text, b.contentText, b.footerText) or "[buttons message]", _ctx(b))
+    if msg.HasField("listMessage"):
+        lm = msg.listMessage
+        return (_join(lm.title, lm.description, lm.footerText) or "[list message]", _ctx(lm))
+    for name in ("buttonsResponseMessage", "templateButtonReplyMessage"):
+        if msg.HasField(name):
+            sub = getattr(msg, name)
+            return (sub.selectedDisplayText or "[button reply]", _ctx(sub))
+    if msg.HasField("listResponseMessage"):
+        lr = msg.listResponseMessage
+        return (_join(lr.title, lr.description) or "[list reply]", _ctx(lr))
+    return None
+
+
+def hd_child(msg: E.Message) -> tuple[str, _Content] | None:
+    """An HD dual upload (`associatedChildMessage`): (parent message id, the HD content).
+
+    The HD copy replaces its parent's media (mautrix treats it as an edit of the parent); a
+    motion photo or any other association is not a message of its own either.
+    """
+    if not msg.HasField("associatedChildMessage"):
+        return None
+    child = msg.associatedChildMessage.message
+    assoc = child.messageContextInfo.messageAssociation
+    if not assoc.parentMessageKey.ID:
+        assoc = msg.messageContextInfo.messageAssociation
+    kinds = E.MessageAssociation.AssociationType
+    hd = (kinds.HD_IMAGE_DUAL_UPLOAD, kinds.HD_VIDEO_DUAL_UPLOAD, kinds.HEVC_VIDEO_DUAL_UPLOAD)
+    content = extract_content(child)
+    if assoc.associationType not in hd or not assoc.parentMessageKey.ID or content is None:
+        return ("", _Content(MessageKind.unknown))  # known, nothing to show
+    return (assoc.parentMessageKey.ID, content)
+
+
 def extract_content(msg: E.Message) -> _Content | None:
     """What a (unwrapped) waE2E message shows to a person; None when it shows nothing."""
     if msg.HasField("conversation") or msg.conversation:
@@ -156,8 +237,12 @@ def extract_content(msg: E.Message) -> _Content | None:
             options = "\n".join(f"- {o.optionName}" for o in sub.options)
             text = f"Poll: {sub.name}" + (f"\n{options}" if options else "")
             return _Content(MessageKind.poll, text=text, context=_ctx(sub))
+    business = business_text(msg)
+    if business is not None:
+        text, ctx = business
+        return _Content(MessageKind.text, text=text, context=ctx)
     present = [f.name for f, _ in msg.ListFields() if f.name not in _CARRIER_FIELDS]
-    if not present:
+    if not present or all(name in IGNORED_FIELDS for name in present):
         return None
     logger.debug("unsupported message content %s", present)
     return _Content(MessageKind.unknown, text=f"[unsupported message: {present[0]}]")

@@ -18,6 +18,7 @@ remembers the LID so later LID-only references can be mapped.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from bridge.transport.neonize.env import prepare_neonize_environment
 
@@ -25,10 +26,12 @@ prepare_neonize_environment()  # before neonize loads: bot tag off, logging, std
 
 from neonize.proto import Neonize_pb2 as N  # noqa: E402
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E  # noqa: E402
+from neonize.proto.waHistorySync import WAWebProtobufsHistorySync_pb2 as H  # noqa: E402
 
 from bridge.transport.neonize.content import (  # noqa: E402
     _record,
     extract_content,
+    hd_child,
 )
 from bridge.transport.neonize.convert_base import (  # noqa: E402
     STATUS_BROADCAST,
@@ -54,6 +57,7 @@ from bridge.transport.protocol import (  # noqa: E402
     DeleteEvent,
     EditEvent,
     HistoryEvent,
+    MediaUpdateEvent,
     MessageEvent,
     ReactionEvent,
     ReceiptEvent,
@@ -123,7 +127,7 @@ def _resolve_people(
     return chat, sender, contact
 
 
-def convert_message(ev: N.Message) -> Converted | None:
+def convert_message(ev: N.Message) -> Converted | MediaUpdateEvent | None:
     """A live `MessageEv` as one of our events; None for things to skip (or garbage)."""
     try:
         return _convert_message(ev)
@@ -132,16 +136,16 @@ def convert_message(ev: N.Message) -> Converted | None:
         return None
 
 
-def _convert_message(ev: N.Message) -> Converted | None:
+def _convert_message(ev: N.Message) -> Converted | MediaUpdateEvent | None:
     info = ev.Info
     src = info.MessageSource
     msg_id = info.ID
-    push_name = info.Pushname
+    push_name = info.Pushname if info.Pushname != "-" else ""  # whatsmeow ignores "-" too
     chat, sender, contact = _resolve_people(src, push_name)
     if not chat or not msg_id:
         return None
-    if chat == STATUS_BROADCAST:
-        return None  # status updates are not chats
+    if chat == STATUS_BROADCAST or chat.endswith("@broadcast"):
+        return None  # status updates and broadcast lists are not chats
     timestamp = from_millis(info.Timestamp) or _now()
     from_me = bool(src.IsFromMe)
 
@@ -189,6 +193,13 @@ def _convert_message(ev: N.Message) -> Converted | None:
             )
         )
 
+    hd = hd_child(msg)
+    if hd is not None:
+        parent, child = hd
+        if not parent or child.media is None:
+            return None
+        return MediaUpdateEvent(chat_jid=chat, message_id=parent, media=child.media)
+
     content = extract_content(msg)
     if content is None:
         return None
@@ -221,6 +232,8 @@ def _convert_history(ev: N.HistorySync) -> HistoryEvent | None:
     if not ev.HasField("Data"):
         return None
     hs = ev.Data
+    received = _now()
+    future = received + timedelta(days=1)
     lid_to_pn: dict[str, str] = {}
     contacts: dict[str, ContactRecord] = {}
 
@@ -247,17 +260,23 @@ def _convert_history(ev: N.HistorySync) -> HistoryEvent | None:
     def map_lid(jid: str | None) -> str | None:
         return lid_to_pn.get(jid, jid) if jid else None
 
+    lid_names: list[ContactRecord] = []
     for p in hs.pushnames:
         pid = map_lid(jid_str(p.ID))
-        if pid and is_user(pid) and p.pushname:
-            remember(pid, None, p.pushname)
+        name = p.pushname if p.pushname and p.pushname != "-" else None  # whatsmeow's placeholder
+        if pid and is_user(pid) and name:
+            remember(pid, None, name)
+        elif pid and is_lid(pid) and name:
+            # The PUSH_NAME chunk rarely carries mappings: keep the name under the LID; the
+            # store moves it onto the phone contact once the mapping arrives.
+            lid_names.append(ContactRecord(jid=pid, push_name=name))
 
     chats: list[ChatRecord] = []
     messages: list[MessageRecord] = []
     for conv in hs.conversations:
         chat = map_lid(jid_str(conv.ID))
-        if not chat or chat == STATUS_BROADCAST:
-            continue
+        if not chat or chat.endswith("@broadcast"):
+            continue  # status updates and broadcast lists are not chats (as in mautrix)
         try:
             chats.append(
                 ChatRecord(
@@ -272,20 +291,36 @@ def _convert_history(ev: N.HistorySync) -> HistoryEvent | None:
         except Exception:
             logger.exception("skipping a malformed history conversation")
             continue
+        newer: datetime | None = None  # conversations list their messages newest first
         for hm in conv.messages:
             try:
                 record = _history_message(hm.message, chat, map_lid)
             except Exception:
                 logger.exception("skipping a malformed history message in %s", chat)
                 continue
-            if record is not None:
-                messages.append(record)
+            if record is None:
+                continue
+            if record.timestamp > future:
+                # WhatsApp sends the odd timestamp decades ahead; like mautrix, clamp it to the
+                # next newer message so it does not sit on top of the chat for ever.
+                record = record.model_copy(update={"timestamp": newer or received})
+            newer = record.timestamp
+            messages.append(record)
 
-    if not (chats or contacts or messages):
+    if not (chats or contacts or messages or lid_names):
         return None
-    batch = HistoryBatch(chats=chats, contacts=list(contacts.values()), messages=messages)
+    batch = HistoryBatch(chats=chats, contacts=[*contacts.values(), *lid_names], messages=messages)
     progress = hs.progress if hs.HasField("progress") and 0 <= hs.progress <= 100 else None
-    return HistoryEvent(batch=batch, progress=progress)
+    sync_type = _enum_label(H.HistorySync.HistorySyncType, hs.syncType, hs.HasField("syncType"))
+    order = hs.chunkOrder if hs.HasField("chunkOrder") else None
+    return HistoryEvent(batch=batch, progress=progress, sync_type=sync_type, chunk_order=order)
+
+
+def _enum_label(enum_type, value: int, present: bool) -> str | None:
+    try:
+        return enum_type.Name(value) if present else None
+    except ValueError:
+        return str(value)
 
 
 def _history_message(w, chat: str, map_lid) -> MessageRecord | None:
@@ -345,6 +380,7 @@ def convert_receipt(ev: N.Receipt) -> ReceiptEvent | None:
                 sender=sender,
                 kind=kind,
                 timestamp=from_seconds(ev.Timestamp) or _now(),
+                by_me=ev.Type in (N.Receipt.READ_SELF, N.Receipt.PLAYED_SELF),
             )
         )
     except Exception:
