@@ -163,6 +163,8 @@ class Sender:
             quoted = self.reader.get_message(chat, reply_to)
             out.reply_to_id = quoted.id
             reply_sender = quoted.sender or self.transport.account_jid
+            out.reply_to_sender = reply_sender
+            out.reply_to_text = quoted.text or quoted.caption
         action = OutboundAction(
             kind="media", chat_jid=chat, origin=origin, text=caption, size=len(file.data)
         )
@@ -175,7 +177,9 @@ class Sender:
             is_from_me=True,
             kind=file.kind,
             caption=caption,
-            media=MediaInfo(
+            # The transport's copy carries the keys and path (download it again later).
+            media=result.media
+            or MediaInfo(
                 mime_type=file.mime_type, filename=file.filename, file_size=len(file.data)
             ),
             reply_to_id=out.reply_to_id,

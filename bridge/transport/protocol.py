@@ -155,6 +155,8 @@ class SendResult(_Event):
 
     id: str
     timestamp: datetime
+    # issue 12: where the attachment I sent lives and its keys, so I can download it again.
+    media: MediaInfo | None = None
 
 
 class OutboundText(_Event):
@@ -174,6 +176,9 @@ class OutboundMedia(_Event):
     filename: str | None = None
     caption: str | None = None
     reply_to_id: str | None = None
+    # issue 12: a media reply shows as a reply only with the quoted sender and message.
+    reply_to_sender: str | None = None
+    reply_to_text: str | None = None
 
 
 class TransportError(Exception):

@@ -9,8 +9,9 @@ but we do not rely on it).
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
-import shutil
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from types import ModuleType
@@ -37,8 +38,36 @@ def jid_proto(utils: ModuleType, jid: str):
     return utils.build_jid(user_part(norm), server_part(norm))
 
 
-def _ffmpeg_available() -> bool:
-    return bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))
+# The upload type decides the key-derivation info string ("WhatsApp Image Keys", …).
+_UPLOAD_TYPES = {
+    MessageKind.image: "MediaImage",
+    MessageKind.sticker: "MediaImage",
+    MessageKind.video: "MediaVideo",
+    MessageKind.audio: "MediaAudio",
+    MessageKind.voice: "MediaAudio",
+    MessageKind.document: "MediaDocument",
+}
+_MESSAGE_FIELDS = {
+    MessageKind.image: ("imageMessage", "ImageMessage"),
+    MessageKind.sticker: ("stickerMessage", "StickerMessage"),
+    MessageKind.video: ("videoMessage", "VideoMessage"),
+    MessageKind.audio: ("audioMessage", "AudioMessage"),
+    MessageKind.voice: ("audioMessage", "AudioMessage"),
+    MessageKind.document: ("documentMessage", "DocumentMessage"),
+}
+
+
+def _sent_mime(kind: MessageKind, mime: str) -> str:
+    """The mimetype the recipient's app is told; ours, never libmagic's guess."""
+    if kind is MessageKind.voice and mime.startswith("audio/ogg"):
+        return "audio/ogg; codecs=opus"  # what WhatsApp plays as a voice note
+    if kind in (MessageKind.voice, MessageKind.audio) and mime.startswith("video/"):
+        return "audio/" + mime.split("/", 1)[1]  # audio-only MP4/WebM
+    return mime
+
+
+def _b64(data: bytes) -> str | None:
+    return base64.b64encode(data).decode("ascii") if data else None
 
 
 class NeonizeCommands:
@@ -89,50 +118,60 @@ class NeonizeCommands:
         return _send_result(resp)
 
     async def send_media(self, media: OutboundMedia) -> SendResult:
+        """Upload with the key type of the message kind and build the message ourselves.
+
+        neonize's `build_*_message` lets libmagic pick the upload type, so an audio-only MP4
+        ("video/mp4" to libmagic) would be encrypted with video keys and sent as audio, which
+        the recipient cannot decrypt; and it keeps none of the keys we need to download our
+        own attachment later.
+        """
         client, nz = self._require_connected()
-        kind = media.kind
-        if kind in (MessageKind.voice, MessageKind.audio, MessageKind.video, MessageKind.sticker):
-            if not _ffmpeg_available():
-                raise TransportError(
-                    f"Sending a {kind.value} needs ffmpeg and ffprobe; install ffmpeg "
-                    "(e.g. apt install ffmpeg / brew install ffmpeg) and try again."
-                )
-        data = bytes(media.data)  # bytes only: neonize treats a str as a path or URL
-        builders: dict[MessageKind, tuple[str, Callable[[], Any]]] = {
-            MessageKind.image: (
-                "imageMessage",
-                lambda: client.build_image_message(data, caption=media.caption),
-            ),
-            MessageKind.video: (
-                "videoMessage",
-                lambda: client.build_video_message(data, caption=media.caption),
-            ),
-            MessageKind.audio: ("audioMessage", lambda: client.build_audio_message(data)),
-            MessageKind.voice: ("audioMessage", lambda: client.build_audio_message(data, ptt=True)),
-            MessageKind.sticker: ("stickerMessage", lambda: client.build_sticker_message(data)),
-            MessageKind.document: (
-                "documentMessage",
-                lambda: client.build_document_message(
-                    data,
-                    caption=media.caption,
-                    filename=media.filename,
-                    title=media.filename,
-                    mimetype=media.mime_type,
-                ),
-            ),
-        }
-        if kind not in builders:
+        kind, e2e = media.kind, nz["e2e"]
+        if kind not in _UPLOAD_TYPES:
             raise TransportError(f"Cannot send a {kind.value} as media.")
-        field, build = builders[kind]
-        msg = await self._call(f"upload the {kind.value}", build)
+        data = bytes(media.data)  # bytes only: neonize treats a str as a path or URL
+        upload_type = getattr(nz["enum"].MediaType, _UPLOAD_TYPES[kind])
+        up = await self._call(f"upload the {kind.value}", client.upload, data, upload_type)
+        mime = _sent_mime(kind, media.mime_type)
+        fields: dict[str, Any] = {
+            "URL": up.url,
+            "directPath": up.DirectPath,
+            "mediaKey": up.MediaKey,
+            "fileEncSHA256": up.FileEncSHA256,
+            "fileSHA256": up.FileSHA256,
+            "fileLength": up.FileLength or len(data),
+            "mimetype": mime,
+            "mediaKeyTimestamp": int(time.time()),
+        }
+        field, cls = _MESSAGE_FIELDS[kind]
+        if kind in (MessageKind.image, MessageKind.video, MessageKind.document) and media.caption:
+            fields["caption"] = media.caption
         if kind is MessageKind.voice:
-            # neonize takes libmagic's "audio/ogg"; WhatsApp plays voice notes declared as Opus.
-            msg.audioMessage.mimetype = "audio/ogg; codecs=opus"
+            fields["PTT"] = True
+        if kind is MessageKind.document:
+            fields["fileName"] = media.filename or "file"
+            fields["title"] = media.filename or "file"
+        sub = getattr(e2e, cls)(**fields)
         if media.reply_to_id:
-            getattr(msg, field).contextInfo.stanzaID = media.reply_to_id
+            ctx = sub.contextInfo
+            ctx.stanzaID = media.reply_to_id
+            if media.reply_to_sender:
+                ctx.participant = normalize_jid(media.reply_to_sender)
+            ctx.quotedMessage.CopyFrom(e2e.Message(conversation=media.reply_to_text or ""))
+        msg = e2e.Message(**{field: sub})
         to = jid_proto(nz["utils"], media.chat_jid)
         resp = await self._call(f"send the {kind.value}", client.send_message, to, msg)
-        return _send_result(resp)
+        sent = MediaInfo(
+            mime_type=mime,
+            filename=media.filename,
+            file_size=int(fields["fileLength"]),
+            url=up.url or None,
+            direct_path=up.DirectPath or None,
+            media_key=_b64(up.MediaKey),
+            file_sha256=_b64(up.FileSHA256),
+            file_enc_sha256=_b64(up.FileEncSHA256),
+        )
+        return _send_result(resp).model_copy(update={"media": sent})
 
     async def send_reaction(
         self, chat_jid: str, message_id: str, sender: str | None, emoji: str
