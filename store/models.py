@@ -97,6 +97,8 @@ class MessageRecord(_Timestamped):
     id: str = Field(min_length=1)
     chat_jid: str
     sender: str | None = None
+    # issue 12: the sender as WhatsApp addressed it (e.g. its @lid), when that is not `sender`.
+    sender_wire: str | None = None
     sender_name: str | None = None
     content: str | None = None
     is_from_me: bool = False
@@ -118,6 +120,8 @@ class ChatRecord(_Model):
     unread_count: int | None = None
     last_message_at: datetime | None = None
     topic: str | None = None
+    # issue 12: disappearing messages timer in seconds (0: off; None: not told).
+    ephemeral_expiration: int | None = None
 
 
 class ContactRecord(_Model):

@@ -229,8 +229,18 @@ CREATE TRIGGER messages_au AFTER UPDATE OF content, caption ON messages BEGIN
 END;
 """
 
+# Issue 12: what the protocol needs back when we answer a message. `sender_wire` is the sender
+# exactly as WhatsApp addressed it (an @lid in LID-addressed groups), which read receipts,
+# reaction keys and quotes must carry, beside the phone JID in `sender`; NULL means the same.
+# `ephemeral_expiration` is a disappearing-messages chat's timer in seconds, which our sends
+# must carry so they disappear too.
+_V_ISSUE_12_WIRE = """
+ALTER TABLE messages ADD COLUMN sender_wire TEXT;
+ALTER TABLE chats ADD COLUMN ephemeral_expiration INTEGER;
+"""
+
 # Index i holds the script that takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY, _V4_FTS_PREFIX]
+MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY, _V4_FTS_PREFIX, _V_ISSUE_12_WIRE]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

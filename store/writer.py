@@ -44,26 +44,28 @@ _STATUS_RANK = {ReceiptKind.delivered: 1, ReceiptKind.read: 2, ReceiptKind.playe
 _MSG_COLUMNS = (
     "id, chat_jid, sender, sender_name, content, timestamp, is_from_me, kind, caption, mime_type, "
     "filename, file_size, media_json, reply_to_id, reply_to_sender, mentions, is_auto_reply, "
-    "is_placeholder"
+    "is_placeholder, sender_wire"
 )
+_MSG_VALUES = ", ".join("?" * 19)
 # A full copy replaces a stored placeholder in place (same seq, so FTS and links stay valid); any
 # other duplicate is ignored: content changes only through edits.
 _UPSERT_MESSAGE = f"""
-INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({", ".join("?" * 18)})
+INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({_MSG_VALUES})
 ON CONFLICT (chat_jid, id) DO UPDATE SET
     sender = excluded.sender, sender_name = excluded.sender_name, content = excluded.content,
     timestamp = excluded.timestamp, is_from_me = excluded.is_from_me, kind = excluded.kind,
     caption = excluded.caption, mime_type = excluded.mime_type, filename = excluded.filename,
     file_size = excluded.file_size, media_json = excluded.media_json,
     reply_to_id = excluded.reply_to_id, reply_to_sender = excluded.reply_to_sender,
-    mentions = excluded.mentions, is_auto_reply = excluded.is_auto_reply, is_placeholder = 0
+    mentions = excluded.mentions, is_auto_reply = excluded.is_auto_reply, is_placeholder = 0,
+    sender_wire = excluded.sender_wire
 WHERE messages.is_placeholder = 1 AND excluded.is_placeholder = 0
 """
 
 # History chunks are written with a plain insert that skips duplicates (30% faster than the upsert),
 # and only a batch that met duplicates runs the upsert for its full copies.
 _INSERT_NEW_MESSAGES = (
-    f"INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({', '.join('?' * 18)}) "
+    f"INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({_MSG_VALUES}) "
     "ON CONFLICT (chat_jid, id) DO NOTHING"
 )
 # From this many messages on, a history chunk fills the FTS index with one INSERT … SELECT instead
@@ -238,6 +240,7 @@ class StoreWriter:
             _json_list(mentions) if mentions else None,
             int(rec.is_auto_reply),
             int(rec.is_placeholder),
+            rec.sender_wire if rec.sender_wire and rec.sender_wire != sender else None,
         )
 
     def _next_seq(self) -> int:
@@ -435,6 +438,11 @@ class StoreWriter:
                 chat.unread_count,
             ),
         )
+        if chat.ephemeral_expiration is not None:
+            self._conn.execute(
+                "UPDATE chats SET ephemeral_expiration = ? WHERE jid = ?",
+                (chat.ephemeral_expiration or None, jid),
+            )
 
     def upsert_group(self, group: GroupRecord) -> None:
         with self._tx():

@@ -116,10 +116,15 @@ class Sender:
     async def send_text(self, req: SendTextRequest) -> SendResponse:
         chat = await self.resolve(req.to)
         out = OutboundText(chat_jid=chat, text=req.text, mentions=_mentions(chat, req.mentions))
+        out.expiration = self.reader.chat_expiration(chat)
+        stored_reply_sender: str | None = None
         if req.reply_to:
             quoted = self.reader.get_message(chat, req.reply_to)
             out.reply_to_id = quoted.id
-            out.reply_to_sender = quoted.sender or self.transport.account_jid
+            stored_reply_sender = quoted.sender or self.transport.account_jid
+            out.reply_to_sender = (
+                None if quoted.is_from_me else self.reader.wire_sender(chat, quoted.id)
+            ) or self.transport.account_jid
             out.reply_to_text = quoted.text or quoted.caption
         action = OutboundAction(kind="text", chat_jid=chat, origin=req.origin, text=req.text)
         result = await self._deliver(action, lambda: self.transport.send_text(out))
@@ -131,7 +136,7 @@ class Sender:
             timestamp=result.timestamp,
             is_from_me=True,
             reply_to_id=out.reply_to_id,
-            reply_to_sender=out.reply_to_sender,
+            reply_to_sender=stored_reply_sender,
             mentions=out.mentions,
             is_auto_reply=req.origin == "auto_reply",
         )
@@ -158,12 +163,15 @@ class Sender:
             filename=file.filename,
             caption=caption,
         )
+        out.expiration = self.reader.chat_expiration(chat)
         reply_sender: str | None = None
         if reply_to:
             quoted = self.reader.get_message(chat, reply_to)
             out.reply_to_id = quoted.id
             reply_sender = quoted.sender or self.transport.account_jid
-            out.reply_to_sender = reply_sender
+            out.reply_to_sender = (
+                None if quoted.is_from_me else self.reader.wire_sender(chat, quoted.id)
+            ) or self.transport.account_jid
             out.reply_to_text = quoted.text or quoted.caption
         action = OutboundAction(
             kind="media", chat_jid=chat, origin=origin, text=caption, size=len(file.data)
@@ -206,7 +214,8 @@ class Sender:
                 f'{req.emoji!r} is not an emoji: a reaction is one emoji, or "" to remove it.'
             )
         target = self.reader.get_message(chat, req.message_id)
-        author = None if target.is_from_me else target.sender
+        # The reaction key names the author as WhatsApp addressed them (an @lid in LID groups).
+        author = None if target.is_from_me else self.reader.wire_sender(chat, target.id)
         action = OutboundAction(kind="reaction", chat_jid=chat, origin=req.origin, text=emoji)
         result = await self._deliver(
             action, lambda: self.transport.send_reaction(chat, target.id, author, emoji)
@@ -247,7 +256,9 @@ class Sender:
         for m in inbound:
             if is_group(chat) and not m.sender:
                 continue  # whatsmeow needs each group message's author
-            by_sender.setdefault(m.sender if is_group(chat) else None, []).append(m.id)
+            # The receipt's participant must be the sender as addressed (an @lid in LID groups).
+            wire = self.reader.wire_sender(chat, m.id) if is_group(chat) else None
+            by_sender.setdefault(wire, []).append(m.id)
 
         async def do() -> None:
             # whatsmeow marks several ids in one receipt only when they share a sender.

@@ -166,6 +166,7 @@ class OutboundText(_Event):
     reply_to_sender: str | None = None
     reply_to_text: str | None = None
     mentions: list[str] = Field(default_factory=list)
+    expiration: int | None = None  # issue 12: the chat's disappearing-messages timer (s)
 
 
 class OutboundMedia(_Event):
@@ -179,6 +180,7 @@ class OutboundMedia(_Event):
     # issue 12: a media reply shows as a reply only with the quoted sender and message.
     reply_to_sender: str | None = None
     reply_to_text: str | None = None
+    expiration: int | None = None
 
 
 class TransportError(Exception):

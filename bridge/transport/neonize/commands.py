@@ -102,8 +102,10 @@ class NeonizeCommands:
         e2e = nz["e2e"]
         to = jid_proto(nz["utils"], message.chat_jid)
         mentions = [normalize_jid(m) for m in message.mentions]
-        if message.reply_to_id or mentions:
+        if message.reply_to_id or mentions or message.expiration:
             ctx = e2e.ContextInfo(mentionedJID=mentions)
+            if message.expiration:
+                ctx.expiration = message.expiration  # sends into a disappearing chat disappear
             if message.reply_to_id:
                 ctx.stanzaID = message.reply_to_id
                 if message.reply_to_sender:
@@ -152,6 +154,8 @@ class NeonizeCommands:
             fields["fileName"] = media.filename or "file"
             fields["title"] = media.filename or "file"
         sub = getattr(e2e, cls)(**fields)
+        if media.expiration:
+            sub.contextInfo.expiration = media.expiration
         if media.reply_to_id:
             ctx = sub.contextInfo
             ctx.stanzaID = media.reply_to_id
@@ -215,6 +219,10 @@ class NeonizeCommands:
             if typing
             else enum.ChatPresence.CHAT_PRESENCE_PAUSED
         )
+        if typing:
+            # WhatsApp shows chat states only from clients that are "available"; being
+            # available also mutes the phone's notifications, so it lasts only while typing.
+            await self._call("go online", client.send_presence, enum.Presence.AVAILABLE)
         await self._call(
             "send the typing indicator",
             client.send_chat_presence,
@@ -222,6 +230,8 @@ class NeonizeCommands:
             state,
             enum.ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT,
         )
+        if not typing:
+            await self._call("go offline", client.send_presence, enum.Presence.UNAVAILABLE)
 
     async def download_media(
         self, chat_jid: str, message_id: str, media: dict[str, object]

@@ -142,6 +142,9 @@ def _convert_message(ev: N.Message) -> Converted | MediaUpdateEvent | None:
     msg_id = info.ID
     push_name = info.Pushname if info.Pushname != "-" else ""  # whatsmeow ignores "-" too
     chat, sender, contact = _resolve_people(src, push_name)
+    # The sender as WhatsApp addressed it (its @lid in LID groups; no device part): replies,
+    # reactions and read receipts must name it so (whatsmeow copies it into `participant`).
+    wire = jid_proto(src.Sender) if src.HasField("Sender") else None
     if not chat or not msg_id:
         return None
     if chat == STATUS_BROADCAST or chat.endswith("@broadcast"):
@@ -212,7 +215,11 @@ def _convert_message(ev: N.Message) -> Converted | MediaUpdateEvent | None:
         timestamp=timestamp,
         content=content,
     )
-    chat_record = ChatRecord(jid=chat, is_group=is_group(chat))
+    if wire and wire != sender and not from_me:
+        record = record.model_copy(update={"sender_wire": wire})
+    ctx = content.context
+    expiration = ctx.expiration if ctx is not None and ctx.HasField("expiration") else None
+    chat_record = ChatRecord(jid=chat, is_group=is_group(chat), ephemeral_expiration=expiration)
     return MessageEvent(message=record, contact=contact, chat=chat_record)
 
 
@@ -286,6 +293,9 @@ def _convert_history(ev: N.HistorySync) -> HistoryEvent | None:
                     unread_count=conv.unreadCount if conv.HasField("unreadCount") else None,
                     last_message_at=from_seconds(conv.conversationTimestamp)
                     or from_seconds(conv.lastMsgTimestamp),
+                    ephemeral_expiration=conv.ephemeralExpiration
+                    if conv.HasField("ephemeralExpiration")
+                    else None,
                 )
             )
         except Exception:
@@ -327,8 +337,10 @@ def _history_message(w, chat: str, map_lid) -> MessageRecord | None:
     if w.messageStubType or not w.HasField("message") or not w.key.ID:
         return None
     from_me = bool(w.key.fromMe)
+    wire = None
     if is_group(chat):
-        sender = map_lid(jid_str(w.participant) or jid_str(w.key.participant))
+        wire = jid_str(w.participant) or jid_str(w.key.participant)
+        sender = map_lid(wire)
     else:
         sender = chat
     msg = unwrap(w.message)
@@ -340,7 +352,7 @@ def _history_message(w, chat: str, map_lid) -> MessageRecord | None:
     timestamp = from_seconds(w.messageTimestamp)
     if timestamp is None:
         return None
-    return _record(
+    record = _record(
         msg_id=w.key.ID,
         chat=chat,
         sender=sender,
@@ -349,6 +361,9 @@ def _history_message(w, chat: str, map_lid) -> MessageRecord | None:
         timestamp=timestamp,
         content=content,
     )
+    if wire and wire != sender and not from_me:
+        record = record.model_copy(update={"sender_wire": wire})
+    return record
 
 
 # ---------------------------------------------------------------- receipts, groups, contacts
