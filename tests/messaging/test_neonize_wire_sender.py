@@ -23,7 +23,7 @@ from store.reader import StoreReader
 from store.writer import StoreWriter
 from tests.bridge import neonize_factory as f
 from tests.bridge.fake_gocode import full
-from tests.bridge.neonize_factory import E, N, MessageKey
+from tests.bridge.neonize_factory import E, MessageKey, N
 from tests.messaging.test_media_download import Rig, _ingest_dispatched
 
 pytestmark = pytest.mark.anyio
