@@ -55,6 +55,7 @@ class Scenario(BaseModel):
     burst_gap: float = 0.004
     history: int = 0  # messages in one history chunk sent after Connected (progress 40)
     connected_after_stop: bool = True
+    connect_failures: int = 0  # paired connects answered by a non-5xx ConnectFailure first
 
 
 def full(msg: ProtoMessage) -> ProtoMessage:
@@ -89,6 +90,7 @@ class FakeGo:
         self.s = scenario
         self.clients: dict[str, _Client] = {}
         self.windows = 0
+        self.connect_failures = 0
         self._log_lock = threading.Lock()
         self._ids = itertools.count(1)
 
@@ -175,6 +177,15 @@ class FakeGo:
     def _callback_loop(self, c: _Client) -> None:
         me = N.Device(JID=f.jid(self.s.account), LID=f.jid(self.s.account_lid, "lid"))
         self._deliver(c, "device", full(me))
+        if self.connect_failures < self.s.connect_failures:
+            # whatsmeow: expectDisconnect(), no auto-reconnect, dispatch ConnectFailure; Neonize
+            # keeps blocking in CallbackFunction until Stop().
+            self.connect_failures += 1
+            c.phase = "failed"
+            fail = N.ConnectFailure(Reason=N.ConnectFailureReason.GENERIC, Message="bad request")
+            self._deliver(c, "connect-failure", full(fail))
+            c.stopped.wait()
+            return
         c.phase = "connected"
         self._deliver(c, "connected", full(N.Connected(status=True)))
         threading.Thread(target=self._network, args=(c,), daemon=True).start()
@@ -287,6 +298,14 @@ class FakeGo:
         self.log("SendMessage", uuid=key, to=N.JID.FromString(to).User, message=msg.hex())
         resp = full(N.SendResponse(ID=f"3EB0FAKE{next(self._ids):08d}", Timestamp=int(time.time())))
         return N.SendMessageReturnFunction(SendResponse=resp).SerializeToString()
+
+    def PairPhone(self, uuid: bytes, payload: bytes, _size: int) -> bytes:  # noqa: N802
+        key = uuid.decode()
+        params = N.PairPhoneParams.FromString(payload)
+        self.log("PairPhone", uuid=key, phone=params.phone, name=params.clientDisplayName)
+        if key not in self.clients:
+            return N.PairPhoneReturnFunction(Error="client is nil").SerializeToString()
+        return N.PairPhoneReturnFunction(Code="ABCD-EFGH").SerializeToString()
 
     def SendChatPresence(self, *_args: Any) -> bytes:  # noqa: N802
         return b""

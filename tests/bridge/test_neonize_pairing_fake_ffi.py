@@ -7,12 +7,17 @@ blocks or aborts), never die from a Go abort, and exit within 10 s leaving no pr
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bridge.control.client import ControlClient
+from bridge.control.models import PairCodeResponse, PairPhoneRequest
 from bridge.transport.protocol import ConnectionState
 from tests.bridge.fake_ffi_helpers import FakeBridge
 
@@ -98,4 +103,40 @@ def test_stop_after_windows_expired_exits_within_10_s(
     assert bridge.healthy()
     assert bridge.cli_stop() < 10  # two clients are spinning in FetchMe for ever
     assert bridge.calls("Stop") == [] and not bridge.calls("abort")
+    assert bridge.proc is not None and bridge.proc.returncode == 0, bridge.tail()
+
+
+def test_a_pairing_code_expires_with_its_qr_window(fake_bridge: Callable[..., FakeBridge]) -> None:
+    bridge = fake_bridge(expire_windows=-1, first_code=60, codes=1)
+    bridge.start()
+    bridge.wait_for(lambda: bridge.status().state is ConnectionState.pairing, "a QR code")
+    first_qr = bridge.calls("qr")[0]["t"]
+    asked = time.monotonic()
+    reply = asyncio.run(
+        ControlClient(bridge.paths).call(
+            "POST", "/api/pairing/phone", PairCodeResponse, PairPhoneRequest(phone="+15550001111")
+        )
+    )
+    assert reply.code == "ABCD-EFGH"
+    assert bridge.calls("PairPhone")[0]["name"] == "Chrome (Linux)"
+    assert reply.expires_at is not None
+    left = (reply.expires_at - datetime.now(timezone.utc)).total_seconds()
+    # The window closes 160 s after its first code, not 165 s after the request.
+    assert abs(left - (160 - (asked - first_qr))) < 3
+    assert bridge.cli_stop() < 10
+
+
+def test_a_connect_failure_restarts_with_a_fresh_client(
+    fake_bridge: Callable[..., FakeBridge],
+) -> None:
+    bridge = fake_bridge(expire_windows=0, connect_failures=1)
+    bridge.start()
+    bridge.wait_for(
+        lambda: bridge.status().state is ConnectionState.connected, "the reconnect", timeout=30
+    )
+    failed, fresh = (c["uuid"] for c in bridge.calls("Neonize"))
+    assert failed != fresh
+    # Paired, so stopping the failed client is safe; nothing else was ever stopped.
+    assert [(s["uuid"], s["phase"]) for s in bridge.calls("Stop")] == [(failed, "failed")]
+    assert bridge.cli_stop() < 10
     assert bridge.proc is not None and bridge.proc.returncode == 0, bridge.tail()
