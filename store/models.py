@@ -188,6 +188,9 @@ class HistoryBatch(_Model):
     chats: list[ChatRecord] = Field(default_factory=list)
     contacts: list[ContactRecord] = Field(default_factory=list)
     messages: list[MessageRecord] = Field(default_factory=list)
+    # issue 12: edits and reactions found in history, applied after the messages.
+    edits: list[EditRecord] = Field(default_factory=list)
+    reactions: list[ReactionRecord] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- views (store → readers)

@@ -37,6 +37,10 @@ def apply_event(writer: StoreWriter, event: TransportEvent) -> list[BridgeEvent]
         return [BridgeEvent(type="message", chat_jid=chat, message_id=event.message.id)]
     if isinstance(event, HistoryEvent):
         added = writer.ingest_history(event.batch)
+        for edit in event.batch.edits:  # after the messages they change (order-independent)
+            writer.apply_edit(edit)
+        for reaction in event.batch.reactions:
+            writer.apply_reaction(reaction)
         state = sync_state.record_chunk(
             sync_state.parse(writer.get_kv(sync_state.KV_KEY)),
             now=datetime.now(timezone.utc),

@@ -18,7 +18,7 @@ from store import sync_state
 from store.db import open_writer
 from store.writer import StoreWriter
 from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import E, H, MessageKey, N
+from tests.bridge.neonize_factory import E, H, MessageKey, N, W
 
 pytestmark = pytest.mark.anyio
 
@@ -236,3 +236,49 @@ async def test_history_clamps_far_future_skips_broadcasts_and_tracks_sync_type(
     assert state is not None and state.running(state.updated_at)
     assert state.types["FULL"].last_chunk_order == 4 and state.types["FULL"].progress == 30
     assert time.time() < year_2066
+
+
+async def test_edits_and_reactions_found_in_history_are_applied(tmp_path: Path) -> None:
+    conn = open_writer(tmp_path / "messages.db")
+    writer = StoreWriter(conn)
+    bob = f"{f.BOB}@s.whatsapp.net"
+    edit = E.Message(
+        editedMessage=E.FutureProofMessage(
+            message=E.Message(
+                protocolMessage=E.ProtocolMessage(
+                    type=E.ProtocolMessage.MESSAGE_EDIT,
+                    key=MessageKey(remoteJID=GROUP_JID, fromMe=False, ID="O1"),
+                    editedMessage=E.Message(conversation="meet at 11, not 10"),
+                    timestampMS=1_700_000_400_000,
+                )
+            )
+        )
+    )
+    original = f.web_message(
+        "O1", f.text("meet at 10"), 1_700_000_300, remote=GROUP_JID, participant=bob
+    )
+    original.message.reactions.append(
+        W.Reaction(
+            key=MessageKey(remoteJID=GROUP_JID, fromMe=False, participant=ALICE_JID, ID="R1"),
+            text="👍",
+            senderTimestampMS=1_700_000_350_000,
+        )
+    )
+    chunk = f.history(
+        [
+            H.Conversation(
+                ID=GROUP_JID,
+                messages=[  # newest first: the edit, then the message it edits
+                    f.web_message("E1", edit, 1_700_000_400, remote=GROUP_JID, participant=bob),
+                    original,
+                ],
+            )
+        ]
+    )
+    await pump(writer, [chunk], tmp_path)
+    assert rows(conn, "SELECT id, content, edited FROM messages") == [
+        ("O1", "meet at 11, not 10", 1)
+    ]
+    assert rows(conn, "SELECT message_id, sender, emoji FROM reactions") == [
+        ("O1", ALICE_JID, "👍")
+    ]

@@ -18,7 +18,6 @@ remembers the LID so later LID-only references can be mapped.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 
 from bridge.transport.neonize.env import prepare_neonize_environment
 
@@ -26,7 +25,6 @@ prepare_neonize_environment()  # before neonize loads: bot tag off, logging, std
 
 from neonize.proto import Neonize_pb2 as N  # noqa: E402
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E  # noqa: E402
-from neonize.proto.waHistorySync import WAWebProtobufsHistorySync_pb2 as H  # noqa: E402
 
 from bridge.transport.neonize.content import (  # noqa: E402
     _record,
@@ -37,7 +35,6 @@ from bridge.transport.neonize.convert_base import (  # noqa: E402
     STATUS_BROADCAST,
     Converted,
     _now,
-    _text_or_none,
     from_millis,
     from_seconds,
     jid_proto,
@@ -53,10 +50,10 @@ from bridge.transport.neonize.convert_events import (  # noqa: E402
     group_record,
     guess_media_kind,
 )
+from bridge.transport.neonize.convert_history import convert_history  # noqa: E402
 from bridge.transport.protocol import (  # noqa: E402
     DeleteEvent,
     EditEvent,
-    HistoryEvent,
     MediaUpdateEvent,
     MessageEvent,
     ReactionEvent,
@@ -68,8 +65,6 @@ from store.models import (  # noqa: E402
     ContactRecord,
     DeleteRecord,
     EditRecord,
-    HistoryBatch,
-    MessageRecord,
     ReactionRecord,
     ReceiptKind,
     ReceiptRecord,
@@ -221,149 +216,6 @@ def _convert_message(ev: N.Message) -> Converted | MediaUpdateEvent | None:
     expiration = ctx.expiration if ctx is not None and ctx.HasField("expiration") else None
     chat_record = ChatRecord(jid=chat, is_group=is_group(chat), ephemeral_expiration=expiration)
     return MessageEvent(message=record, contact=contact, chat=chat_record)
-
-
-# ---------------------------------------------------------------- history sync
-
-
-def convert_history(ev: N.HistorySync) -> HistoryEvent | None:
-    """One history-sync chunk as a `HistoryEvent`; bad messages inside are skipped."""
-    try:
-        return _convert_history(ev)
-    except Exception:
-        logger.exception("could not convert a history-sync chunk; skipping it")
-        return None
-
-
-def _convert_history(ev: N.HistorySync) -> HistoryEvent | None:
-    if not ev.HasField("Data"):
-        return None
-    hs = ev.Data
-    received = _now()
-    future = received + timedelta(days=1)
-    lid_to_pn: dict[str, str] = {}
-    contacts: dict[str, ContactRecord] = {}
-
-    def remember(pn: str | None, lid: str | None, push_name: str | None = None) -> None:
-        if not pn or not is_user(pn):
-            return
-        if lid and is_lid(lid):
-            lid_to_pn[lid] = pn
-        old = contacts.get(pn)
-        contacts[pn] = ContactRecord(
-            jid=pn,
-            lid=(lid if lid and is_lid(lid) else None) or (old.lid if old else None),
-            push_name=push_name or (old.push_name if old else None),
-        )
-
-    for mapping in getattr(hs, "phoneNumberToLidMappings", []):
-        try:
-            remember(jid_str(mapping.pnJID), jid_str(mapping.lidJID))
-        except Exception:
-            logger.debug("skipping a malformed LID mapping", exc_info=True)
-    for conv in hs.conversations:
-        remember(jid_str(conv.pnJID), jid_str(conv.lidJID) or (jid_str(conv.ID)))
-
-    def map_lid(jid: str | None) -> str | None:
-        return lid_to_pn.get(jid, jid) if jid else None
-
-    lid_names: list[ContactRecord] = []
-    for p in hs.pushnames:
-        pid = map_lid(jid_str(p.ID))
-        name = p.pushname if p.pushname and p.pushname != "-" else None  # whatsmeow's placeholder
-        if pid and is_user(pid) and name:
-            remember(pid, None, name)
-        elif pid and is_lid(pid) and name:
-            # The PUSH_NAME chunk rarely carries mappings: keep the name under the LID; the
-            # store moves it onto the phone contact once the mapping arrives.
-            lid_names.append(ContactRecord(jid=pid, push_name=name))
-
-    chats: list[ChatRecord] = []
-    messages: list[MessageRecord] = []
-    for conv in hs.conversations:
-        chat = map_lid(jid_str(conv.ID))
-        if not chat or chat.endswith("@broadcast"):
-            continue  # status updates and broadcast lists are not chats (as in mautrix)
-        try:
-            chats.append(
-                ChatRecord(
-                    jid=chat,
-                    name=_text_or_none(conv.name) or _text_or_none(conv.displayName),
-                    is_group=is_group(chat),
-                    unread_count=conv.unreadCount if conv.HasField("unreadCount") else None,
-                    last_message_at=from_seconds(conv.conversationTimestamp)
-                    or from_seconds(conv.lastMsgTimestamp),
-                    ephemeral_expiration=conv.ephemeralExpiration
-                    if conv.HasField("ephemeralExpiration")
-                    else None,
-                )
-            )
-        except Exception:
-            logger.exception("skipping a malformed history conversation")
-            continue
-        newer: datetime | None = None  # conversations list their messages newest first
-        for hm in conv.messages:
-            try:
-                record = _history_message(hm.message, chat, map_lid)
-            except Exception:
-                logger.exception("skipping a malformed history message in %s", chat)
-                continue
-            if record is None:
-                continue
-            if record.timestamp > future:
-                # WhatsApp sends the odd timestamp decades ahead; like mautrix, clamp it to the
-                # next newer message so it does not sit on top of the chat for ever.
-                record = record.model_copy(update={"timestamp": newer or received})
-            newer = record.timestamp
-            messages.append(record)
-
-    if not (chats or contacts or messages or lid_names):
-        return None
-    batch = HistoryBatch(chats=chats, contacts=[*contacts.values(), *lid_names], messages=messages)
-    progress = hs.progress if hs.HasField("progress") and 0 <= hs.progress <= 100 else None
-    sync_type = _enum_label(H.HistorySync.HistorySyncType, hs.syncType, hs.HasField("syncType"))
-    order = hs.chunkOrder if hs.HasField("chunkOrder") else None
-    return HistoryEvent(batch=batch, progress=progress, sync_type=sync_type, chunk_order=order)
-
-
-def _enum_label(enum_type, value: int, present: bool) -> str | None:
-    try:
-        return enum_type.Name(value) if present else None
-    except ValueError:
-        return str(value)
-
-
-def _history_message(w, chat: str, map_lid) -> MessageRecord | None:
-    if w.messageStubType or not w.HasField("message") or not w.key.ID:
-        return None
-    from_me = bool(w.key.fromMe)
-    wire = None
-    if is_group(chat):
-        wire = jid_str(w.participant) or jid_str(w.key.participant)
-        sender = map_lid(wire)
-    else:
-        sender = chat
-    msg = unwrap(w.message)
-    if msg.HasField("protocolMessage") or msg.HasField("reactionMessage"):
-        return None
-    content = extract_content(msg)
-    if content is None:
-        return None
-    timestamp = from_seconds(w.messageTimestamp)
-    if timestamp is None:
-        return None
-    record = _record(
-        msg_id=w.key.ID,
-        chat=chat,
-        sender=sender,
-        sender_name=None if from_me else _text_or_none(w.pushName),
-        from_me=from_me,
-        timestamp=timestamp,
-        content=content,
-    )
-    if wire and wire != sender and not from_me:
-        record = record.model_copy(update={"sender_wire": wire})
-    return record
 
 
 # ---------------------------------------------------------------- receipts, groups, contacts
