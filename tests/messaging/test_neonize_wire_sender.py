@@ -141,3 +141,30 @@ async def test_replies_reactions_and_receipts_name_the_lid_and_carry_the_timer(
     assert go.reactions == [(BOB_LID, "G1", "👍")]
     assert go.sent[1][1].reactionMessage.key.participant == BOB_LID
     assert go.reads == [(["G1"], f.GROUP, BOB_LID)]
+
+
+def test_hosted_participants_lose_their_device_part() -> None:
+    from store.jid import normalize_jid
+
+    # Cloud-API ("hosted") senders carry a device like everyone else: one person, one JID.
+    assert normalize_jid("15551234567:99@hosted") == "15551234567@hosted"
+    assert normalize_jid("123456789:99@hosted.lid") == "123456789@hosted.lid"
+
+
+async def test_typing_is_sent_only_while_shown_available(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = NeonizeTransport(tmp_path / "session" / "wa.db")
+    t._prepare()
+    t._state = ConnectionState.connected
+    calls: list[tuple[str, bytes]] = []
+    monkeypatch.setattr(gocode, "SendPresence", lambda _u, p: calls.append(("presence", p)) or b"")
+    monkeypatch.setattr(
+        gocode,
+        "SendChatPresence",
+        lambda _u, _j, _jl, state, _m: calls.append(("chat", str(state).encode())) or b"",
+    )
+    await t.set_typing(f"{f.ALICE}@s.whatsapp.net", True)
+    await t.set_typing(f"{f.ALICE}@s.whatsapp.net", False)
+    assert [c[0] for c in calls] == ["presence", "chat", "chat", "presence"]
+    assert calls[0][1] == b"available" and calls[-1][1] == b"unavailable"
