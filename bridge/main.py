@@ -9,6 +9,8 @@ import os
 import sqlite3
 import sys
 import threading
+from collections.abc import Coroutine
+from typing import Any
 
 from bridge.lock import AlreadyRunning, BridgeLock, holder_pid
 from bridge.paths import DataPaths
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("a bridge is already running for %s (pid %s)", paths.root, holder_pid(paths.lock))
         return 0
     try:
-        rc = asyncio.run(serve(settings, idle_exit=args.idle_exit))
+        rc = run_bounded_loop(serve(settings, idle_exit=args.idle_exit))
     except (StoreError, sqlite3.DatabaseError) as exc:
         # A damaged or too-new store. The transport is created only after the store opened, so
         # the WhatsApp session (session.db) has not been touched and nothing re-pairs.
@@ -125,6 +127,31 @@ def main(argv: list[str] | None = None) -> int:
         lock.release()
     exit_past_wedged_threads(rc)
     return rc
+
+
+def run_bounded_loop(main: Coroutine[Any, Any, int]) -> int:
+    """`asyncio.run`, except that closing does not wait for ever on worker threads.
+
+    `asyncio.run` joins the default executor's threads without a time limit, and a neonize
+    call run with `asyncio.to_thread` can block in Go for minutes (or, in the states the
+    transport avoids, for ever); `whatsapp-mcp stop` must still end within 10 s.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=2))
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), 2))
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), 2))
+        except Exception:  # a thread still in Go: exit_past_wedged_threads ends the process
+            log.info("worker threads still busy at exit; not waiting for them")
+        finally:
+            loop.close()
 
 
 def exit_past_wedged_threads(rc: int) -> None:
