@@ -118,7 +118,7 @@ def _tags(calls: list[dict[str, object]]) -> set[str]:
 def test_stop_during_a_burst_and_a_history_chunk_loses_nothing_that_reached_us(
     data_dir: Path,
 ) -> None:
-    fake = FakeBridge(data_dir, burst=500, burst_gap=0.01, history=20)
+    fake = FakeBridge(data_dir, burst=500, burst_gap=0.02, history=20)  # a 10 s burst
     try:
         fake.start("--idle-exit", "1")
         started = time.monotonic()
