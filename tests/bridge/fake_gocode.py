@@ -56,6 +56,9 @@ class Scenario(BaseModel):
     history: int = 0  # messages in one history chunk sent after Connected (progress 40)
     connected_after_stop: bool = True
     connect_failures: int = 0  # paired connects answered by a non-5xx ConnectFailure first
+    # The login status that ends window n (whatsmeow: "timeout" when the codes run out, "error"
+    # on a PairError; err-* for a failed scan); "timeout" past the list's end.
+    end_statuses: list[str] = []
 
 
 def full(msg: ProtoMessage) -> ProtoMessage:
@@ -153,7 +156,9 @@ class FakeGo:
                     self.log("qr-wedged", uuid=c.uuid)  # whatsmeow returns without closing
                     threading.Event().wait()  # `range qrChan` blocks forever
                 time.sleep(0.01)
-        status = ctypes.create_string_buffer(b"timeout")
+        ends = self.s.end_statuses
+        end = ends[window] if window < len(ends) else "timeout"
+        status = ctypes.create_string_buffer(end.encode())
         login_cb(None, ctypes.addressof(status))
         c.phase = "fetchme"
         self.log("fetchme", uuid=c.uuid)

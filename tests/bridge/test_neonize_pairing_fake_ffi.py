@@ -43,7 +43,13 @@ def test_three_qr_windows_expire_then_a_fourth_is_scanned_and_stop_is_clean(
     fake_bridge: Callable[..., FakeBridge],
 ) -> None:
     # Windows of 2 s (real: 160 s), so a status poll under load still sees each one.
-    bridge = fake_bridge(expire_windows=3, first_code=1.5, next_code=0.5, codes=2)
+    bridge = fake_bridge(
+        expire_windows=3,
+        first_code=1.5,
+        next_code=0.5,
+        codes=2,
+        end_statuses=["timeout", "error", "err-unexpected-pair-response"],
+    )
     bridge.start()
     windows_seen: set[int] = set()
 
