@@ -215,6 +215,11 @@ async def test_offline_start_reports_unreachable_promptly_and_stops(tmp_path: Pa
     assert seen[-1].detail.startswith("Cannot reach WhatsApp's servers: ")
     assert "no such host" in seen[-1].detail or "dial" in seen[-1].detail
     assert elapsed < 10
+    with anyio.fail_after(20):  # the retry dials again with the same client, not a new one
+        async for ev in t.events():
+            if isinstance(ev, ConnectionEvent) and ev.state is ConnectionState.disconnected:
+                break
+    assert t._generations == 1 and t.abandoned_clients == 0
     with anyio.fail_after(5):
         await t.stop()
     assert t._supervisor is not None and not t._supervisor.is_alive()

@@ -99,6 +99,9 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
         self._gen: Generation | None = None
         # Abandoned unpaired clients: kept alive on purpose (see the module docstring).
         self._abandoned: list[Generation] = []
+        # Stopped clients stay referenced too: Go may still call their ctypes callbacks (a
+        # buffered Connected after Stop()), which must not have been garbage-collected.
+        self._stopped: list[Generation] = []
         self._generations = 0
         self._supervisor: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -186,7 +189,9 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
         gen = self._gen
         if gen is not None and gen.started and gen.paired and not gen.done.is_set():
             await asyncio.to_thread(self._stop_generation, gen, drain=True)
-        elif gen is not None and gen.started:
+        elif gen is not None:
+            # Unpaired (Stop() would block or abort), idle or already returned: leave it be,
+            # and keep neonize's finalizer from calling Stop() at exit.
             self._abandon(gen, "bridge stopping")
         if self._state not in (ConnectionState.logged_out, ConnectionState.outdated):
             self._set_state(ConnectionState.disconnected, "Stopped.", emit=False)
@@ -198,6 +203,7 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
     def _stop_generation(self, gen: Generation, *, drain: bool) -> None:
         """Stop a *paired* client: socket first, let events drain, then Go's Stop()."""
         gen.retired = True
+        self._stopped.append(gen)
         if drain:
             run_bounded(self._locked(gen.client.disconnect), DISCONNECT_WAIT, "disconnect")
             deadline = time.monotonic() + DRAIN_MAX
@@ -261,12 +267,14 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
                 continue  # a fresh client offers a fresh QR straight away
             if reason == "connect-failure":
                 self._stop_generation(gen, drain=False)
-            elif not gen.paired:
-                self._abandon(gen, "connect() returned before pairing")
             if gen.connected_once:
                 delay = self._backoff_initial
             detail = gen.failure or "connection closed"
             self._set_state(ConnectionState.disconnected, _unreachable_detail(detail, delay))
+            if reason != "connect-failure":
+                # connect() returned by itself (a failed dial): Go is done with this attempt,
+                # so the same client connects again; a new one per retry would leak Go clients.
+                gen.reset_for_retry()
             if self._stopping.wait(delay):
                 return
             delay = min(delay * 2, self._backoff_max)

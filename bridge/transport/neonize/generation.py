@@ -51,6 +51,16 @@ class Generation:
         self.clock = time.monotonic()
         threading.Thread(target=self._connect, name=f"connect-{self.uuid}", daemon=True).start()
 
+    def reset_for_retry(self) -> None:
+        """Ready to connect() again after connect() returned by itself."""
+        self.started = False
+        self.restart_reason = None
+        self.failure = None
+        self.first_qr_at = None
+        self.qr_deadline = None
+        self.done = threading.Event()
+        self.qr_seen = threading.Event()
+
     def _connect(self) -> None:
         try:
             self.client.connect()  # blocks; for an unpaired client possibly forever
