@@ -39,9 +39,12 @@ from bridge.transport.neonize.commands import NeonizeCommands
 from bridge.transport.neonize.directory import DirectoryRefresher
 from bridge.transport.neonize.env import load_neonize, prepare_neonize_environment, protect_stdout
 from bridge.transport.neonize.generation import (
+    UNREACHABLE,
     Generation,
+    detach_finalizer,
     register_handlers,
     run_bounded,
+    unreachable_detail,
 )
 from bridge.transport.neonize.pairing import NeonizePairing
 from bridge.transport.neonize.session_db import read_paired_account
@@ -57,7 +60,6 @@ __all__ += ["read_paired_account"]
 
 logger = logging.getLogger(__name__)
 
-UNREACHABLE = "Cannot reach WhatsApp's servers: "
 # How long a graceful stop waits for each step; the whole stop stays well under 10 s.
 DISCONNECT_WAIT = 2.0
 DRAIN_QUIET = 0.3
@@ -107,6 +109,8 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
         self._stopping = threading.Event()
         self._halt = False  # permanent state or stream replaced: do not reconnect
         self._stop_lock = threading.Lock()  # every Go Stop()/Disconnect() goes through it
+        # Starting a client and stop() exclude each other: nothing connects after stop() looked.
+        self._start_lock = threading.Lock()
         self._last_event_at = time.monotonic()
         self.directory = DirectoryRefresher(
             self.session_path, self._emit, schedule=directory_schedule, every=directory_every
@@ -186,7 +190,8 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
         """Disconnect, drain (bounded), stop, then end the event stream."""
         self._stopping.set()
         self.directory.stop()
-        gen = self._gen
+        with self._start_lock:  # held only around starting a thread
+            gen = self._gen
         if gen is not None and gen.started and gen.paired and not gen.done.is_set():
             await asyncio.to_thread(self._stop_generation, gen, drain=True)
         elif gen is not None:
@@ -212,7 +217,7 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
                     break
                 time.sleep(0.05)
         run_bounded(self._locked(gen.client.stop), STOP_WAIT, "stop")
-        _detach_finalizer(gen.client)  # stopped once is enough; no second Stop() at exit
+        detach_finalizer(gen.client)  # stopped once is enough; no second Stop() at exit
         gen.done.wait(STOP_WAIT)
 
     def _locked(self, fn: Any) -> Any:
@@ -229,7 +234,7 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
         # Strong reference: Go still calls this client's ctypes callbacks. And no Stop() from
         # neonize's finalizer, ever, not even at interpreter exit: it would block or abort.
         self._abandoned.append(gen)
-        _detach_finalizer(gen.client)
+        detach_finalizer(gen.client)
         logger.info("abandoning WhatsApp client %s (%s); it is never stopped", gen.uuid, why)
 
     async def events(self) -> AsyncIterator[TransportEvent]:  # type: ignore[override]
@@ -256,7 +261,10 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
                     if self._stopping.wait(delay):
                         return
                     continue
-            gen.start(self._connect_timeout)
+            with self._start_lock:
+                if self._stopping.is_set():
+                    return
+                gen.start(self._connect_timeout)
             self._set_state(ConnectionState.connecting, "Connecting to WhatsApp…")
             reason = self._watch(gen)
             if self._stopping.is_set() or self._halt:
@@ -270,7 +278,7 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
             if gen.connected_once:
                 delay = self._backoff_initial
             detail = gen.failure or "connection closed"
-            self._set_state(ConnectionState.disconnected, _unreachable_detail(detail, delay))
+            self._set_state(ConnectionState.disconnected, unreachable_detail(detail, delay))
             if reason != "connect-failure":
                 # connect() returned by itself (a failed dial): Go is done with this attempt,
                 # so the same client connects again; a new one per retry would leak Go clients.
@@ -379,20 +387,3 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
             await asyncio.to_thread(self._stop_generation, gen, drain=False)
         if self._supervisor is not None:
             await asyncio.to_thread(self._supervisor.join, 2.0)
-
-
-def _detach_finalizer(client: Any) -> None:
-    finalizer = getattr(client, "_stop_finalizer", None)
-    if finalizer is not None:
-        finalizer.detach()
-
-
-def _unreachable_detail(error: str, retry_in: float) -> str:
-    short = error
-    if "no such host" in error or "lookup" in error:
-        short = "DNS lookup of web.whatsapp.com failed (no internet?)"
-    elif "connection refused" in error:
-        short = "connection refused"
-    elif "timeout" in error.lower() or "deadline" in error:
-        short = "timed out"
-    return f"{UNREACHABLE}{short}. Retrying in about {retry_in:.1f} s. ({error})"

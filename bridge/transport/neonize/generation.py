@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 FIRST_QR_SECONDS = 60.0
 NEXT_QR_SECONDS = 20.0
 QR_CHANNEL_SECONDS = 160.0
+UNREACHABLE = "Cannot reach WhatsApp's servers: "
 # ConnectFailure reasons whatsmeow retries by itself (5xx); any other one it gives up on.
 _SERVER_ERRORS = frozenset({"INTERNAL_SERVER_ERROR", "EXPERIMENTAL", "SERVICE_UNAVAILABLE"})
 
@@ -174,3 +175,20 @@ def _reason_name(e: Any, reason: int) -> str:
         return type(e).DESCRIPTOR.fields_by_name["Reason"].enum_type.values_by_number[reason].name
     except Exception:
         return ""
+
+
+def detach_finalizer(client: Any) -> None:
+    finalizer = getattr(client, "_stop_finalizer", None)
+    if finalizer is not None:
+        finalizer.detach()
+
+
+def unreachable_detail(error: str, retry_in: float) -> str:
+    short = error
+    if "no such host" in error or "lookup" in error:
+        short = "DNS lookup of web.whatsapp.com failed (no internet?)"
+    elif "connection refused" in error:
+        short = "connection refused"
+    elif "timeout" in error.lower() or "deadline" in error:
+        short = "timed out"
+    return f"{UNREACHABLE}{short}. Retrying in about {retry_in:.1f} s. ({error})"
