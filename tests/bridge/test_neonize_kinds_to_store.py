@@ -282,3 +282,23 @@ async def test_edits_and_reactions_found_in_history_are_applied(tmp_path: Path) 
     assert rows(conn, "SELECT message_id, sender, emoji FROM reactions") == [
         ("O1", ALICE_JID, "👍")
     ]
+
+
+async def test_a_receipt_under_the_lid_reaches_my_message_in_the_phone_chat(tmp_path: Path) -> None:
+    from tests.bridge.fake_ffi_helpers import make_session_db
+
+    session = tmp_path / "session" / "wa.db"
+    make_session_db(session)  # whatsmeow's real schema
+    alice_lid = "201111111111111"
+    conn = open_writer(tmp_path / "messages.db")
+    writer = StoreWriter(conn)
+    mine = f.message_ev(f.text("hi Alice"), msg_id="S1", from_me=True, ts_ms=T0)
+    await pump(writer, [mine], tmp_path)
+    # whatsmeow's usync lookup before that first send stored Alice's LID.
+    with sqlite3.connect(session) as db:
+        db.execute("INSERT INTO whatsmeow_lid_map (lid, pn) VALUES (?, ?)", (alice_lid, f.ALICE))
+    read = f.receipt(["S1"], N.Receipt.READ, chat=alice_lid)
+    read.MessageSource.Chat.Server = "lid"
+    read.MessageSource.Sender.Server = "lid"
+    await pump(writer, [read], tmp_path)
+    assert rows(conn, "SELECT id, chat_jid, status FROM messages") == [("S1", ALICE_JID, "read")]

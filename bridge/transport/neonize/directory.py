@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bridge.transport.neonize.session_db import read_directory
+from bridge.transport.neonize.session_db import read_directory, read_lid_map
 from bridge.transport.protocol import ContactsEvent, TransportEvent
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,24 @@ class DirectoryRefresher:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._last: list[tuple[str, ...]] | None = None
+        self._lid_map: dict[str, str] = {}
+        self._lid_map_at = 0.0
         self.reads = 0
+
+    def pn_for(self, lid: str) -> str | None:
+        """The phone JID whatsmeow has stored for `lid`, re-reading the map on a miss (at most
+        once a second). whatsmeow stores the mapping it learns from its usync lookup before a
+        first send, so a receipt that comes back under the @lid can be filed under the phone
+        chat the message is stored in."""
+        with self._lock:
+            pn = self._lid_map.get(lid)
+            stale = time.monotonic() - self._lid_map_at > 1.0
+        if pn is not None or not stale:
+            return pn
+        fresh = read_lid_map(self._path)
+        with self._lock:
+            self._lid_map, self._lid_map_at = fresh, time.monotonic()
+        return fresh.get(lid)
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():

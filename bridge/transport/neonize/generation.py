@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from store.jid import is_lid
+
 if TYPE_CHECKING:
     from bridge.transport.neonize.client import NeonizeTransport
 
@@ -114,7 +116,16 @@ def register_handlers(nz: dict[str, ModuleType], gen: Generation, t: NeonizeTran
         t.directory.poke()  # each chunk may carry LID mappings and names whatsmeow stored
 
     def on_receipt(_c: Any, e: Any) -> None:
-        t._emit(convert.convert_receipt(e))
+        event = convert.convert_receipt(e)
+        if event is not None and is_lid(event.receipt.chat_jid):
+            # A first message to a phone number goes out under the contact's LID, and its
+            # receipts come back under it: file them where the message is stored.
+            pn = t.directory.pn_for(event.receipt.chat_jid)
+            if pn is not None:
+                event = event.model_copy(
+                    update={"receipt": event.receipt.model_copy(update={"chat_jid": pn})}
+                )
+        t._emit(event)
 
     def on_joined_group(_c: Any, e: Any) -> None:
         t._emit(convert.convert_joined_group(e))
