@@ -154,16 +154,17 @@ class Bridge:
     async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
         """Stop in an order that loses nothing we can keep (issue 12): no new sends, then the
         transport disconnects and drains into our queue and ends its stream, and ingest
-        writes everything up to that end. Every step is bounded, so `stop` ends within 10 s."""
+        writes everything up to that end. Every step is bounded (autoreply 1.5 s, transport
+        5 s, ingest 1.5 s, then the loop's close 2.5 s), so `stop` ends within 10 s."""
         ingest, others = tasks[0], tasks[1:]
         for task in others:
             task.cancel()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.autoreply.stop(), 2)
+            await asyncio.wait_for(self.autoreply.stop(), 1.5)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.transport.stop(), 6)
+            await asyncio.wait_for(self.transport.stop(), 5)
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
-            await asyncio.wait_for(asyncio.shield(ingest), 3)
+            await asyncio.wait_for(asyncio.shield(ingest), 1.5)
         for task in tasks:
             task.cancel()
         for task in tasks:

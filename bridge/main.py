@@ -145,9 +145,9 @@ def run_bounded_loop(main: Coroutine[Any, Any, int]) -> int:
             for task in pending:
                 task.cancel()
             if pending:
-                loop.run_until_complete(asyncio.wait(pending, timeout=2))
-            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), 2))
-            loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), 2))
+                loop.run_until_complete(asyncio.wait(pending, timeout=1))
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), 0.5))
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), 1))
         except Exception:  # a thread still in Go: exit_past_wedged_threads ends the process
             log.info("worker threads still busy at exit; not waiting for them")
         finally:

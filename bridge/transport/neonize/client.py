@@ -61,10 +61,10 @@ __all__ += ["read_paired_account"]
 logger = logging.getLogger(__name__)
 
 # How long a graceful stop waits for each step; the whole stop stays well under 10 s.
-DISCONNECT_WAIT = 2.0
+DISCONNECT_WAIT = 1.5
 DRAIN_QUIET = 0.3
-DRAIN_MAX = 2.0
-STOP_WAIT = 1.5
+DRAIN_MAX = 1.5
+STOP_WAIT = 1.0
 
 
 class NeonizeTransport(NeonizePairing, NeonizeCommands):
