@@ -55,6 +55,7 @@ class Scenario(BaseModel):
     burst_gap: float = 0.004
     history: int = 0  # messages in one history chunk sent after Connected (progress 40)
     connected_after_stop: bool = True
+    dial_hang: float = 0.0  # a black-holed dial: whatsmeow gives up after this long (real: 60 s)
     connect_failures: int = 0  # paired connects answered by a non-5xx ConnectFailure first
     # The login status that ends window n (whatsmeow: "timeout" when the codes run out, "error"
     # on a PairError; err-* for a failed scan); "timeout" past the list's end.
@@ -86,6 +87,7 @@ class _Client:
         default_factory=lambda: queue.Queue(maxsize=100)
     )
     scanned: threading.Event = field(default_factory=threading.Event)
+    dial_over: threading.Event | None = None
 
 
 class FakeGo:
@@ -130,6 +132,14 @@ class FakeGo:
         session = Path(name.decode())
         client = self.clients[key] = _Client(uuid=key, session=session, event_cb=event_cb)
         self.log("Neonize", uuid=key, paired=_paired(session))
+        if self.s.dial_hang:
+            # ConnectContext holds socketLock across the dial; Disconnect()/Stop() queue on it.
+            c_dial = threading.Event()
+            client.dial_over = c_dial
+            c_dial.wait(self.s.dial_hang)
+            c_dial.set()
+            client.phase = "dial-failed"
+            return b"failed to dial: context deadline exceeded"
         if not _paired(session):
             self._qr_phase(client, qr_cb, login_cb)
         self._callback_loop(client)
@@ -264,6 +274,8 @@ class FakeGo:
         self.log("Stop", uuid=key, phase=c.phase if c else "gone")
         if c is None:
             return b""
+        if c.dial_over is not None:
+            c.dial_over.wait()  # behind the dial's socket lock
         if c.phase == "qr":
             c.stopped.set()
             threading.Event().wait()  # blocks forever, as observed
@@ -280,6 +292,8 @@ class FakeGo:
         key = uuid.decode()
         c = self.clients.get(key)
         self.log("Disconnect", uuid=key, phase=c.phase if c else "gone")
+        if c is not None and c.dial_over is not None:
+            c.dial_over.wait()  # behind the dial's socket lock
         if c is not None:
             c.socket_closed.set()
         return b""

@@ -147,3 +147,19 @@ def test_a_connect_failure_restarts_with_a_fresh_client(
     assert [(s["uuid"], s["phase"]) for s in bridge.calls("Stop")] == [(failed, "failed")]
     assert bridge.cli_stop() < 10
     assert bridge.proc is not None and bridge.proc.returncode == 0, bridge.tail()
+
+
+def test_stop_during_a_dial_that_hangs_exits_within_10_s(
+    fake_bridge: Callable[..., FakeBridge],
+) -> None:
+    """Paired, black-holed network: Disconnect() and Stop() wait behind the dial (as in Go)."""
+    bridge = fake_bridge(expire_windows=0)
+    bridge.start()
+    bridge.wait_for(lambda: bridge.status().state is ConnectionState.connected, "pairing")
+    assert bridge.cli_stop() < 10
+    bridge.scenario["dial_hang"] = 60.0
+    bridge.start()
+    bridge.wait_for(lambda: bridge.calls("Neonize")[-1]["paired"], "a paired dial")
+    assert bridge.status().state is ConnectionState.connecting
+    assert bridge.cli_stop() < 10
+    assert bridge.proc is not None and bridge.proc.returncode == 0, bridge.tail()
