@@ -302,3 +302,14 @@ async def test_a_receipt_under_the_lid_reaches_my_message_in_the_phone_chat(tmp_
     read.MessageSource.Sender.Server = "lid"
     await pump(writer, [read], tmp_path)
     assert rows(conn, "SELECT id, chat_jid, status FROM messages") == [("S1", ALICE_JID, "read")]
+
+
+def test_a_url_without_a_direct_path_is_not_downloadable() -> None:
+    from bridge.transport.neonize import convert
+    from store.models import MediaInfo, MessageKind
+
+    media = MediaInfo(
+        url="https://mmg.whatsapp.net/x.enc", media_key="AA==", file_enc_sha256="AA=="
+    )
+    with pytest.raises(ValueError, match="no download path"):
+        convert.download_message(media, MessageKind.image)

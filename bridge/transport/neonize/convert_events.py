@@ -259,7 +259,8 @@ def download_message(media: MediaInfo, kind: MessageKind | None = None) -> E.Mes
     kind = kind or guess_media_kind(media.mime_type)
     if kind not in _DOWNLOAD_FIELDS:
         raise ValueError(f"a {kind.value} message has no attachment to download")
-    if not media.direct_path and not media.url:
+    if not media.direct_path:
+        # whatsmeow's Download needs the direct path (ErrNoURLPresent without it, download.go).
         raise ValueError("the message has no download path stored")
     if not media.media_key or not media.file_enc_sha256:
         raise ValueError("the message has no media key stored")
