@@ -154,8 +154,11 @@ class Bridge:
     async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
         """Stop in an order that loses nothing we can keep (issue 12): no new sends, then the
         transport disconnects and drains into our queue and ends its stream, and ingest
-        writes everything up to that end. Every step is bounded (autoreply 1.5 s, transport
-        5 s, ingest 1.5 s, then the loop's close 2.5 s), so `stop` ends within 10 s."""
+        writes everything up to that end. Every step is bounded: these three share 7 s (ingest
+        gets whatever the others leave, for a big history chunk still in the queue), the
+        loop's close takes at most 2.5 s more, so `stop` ends within 10 s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 7.0
         ingest, others = tasks[0], tasks[1:]
         for task in others:
             task.cancel()
@@ -164,7 +167,7 @@ class Bridge:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.transport.stop(), 5)
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
-            await asyncio.wait_for(asyncio.shield(ingest), 1.5)
+            await asyncio.wait_for(asyncio.shield(ingest), max(0.5, deadline - loop.time()))
         for task in tasks:
             task.cancel()
         for task in tasks:
