@@ -25,13 +25,7 @@ from bridge.control.advice import ADVICE
 from bridge.control.models import (
     BridgeEvent,
     BridgeStatus,
-    Health,
-    InboundRequest,
-    InboundResponse,
     PairingInfo,
-    SendResponse,
-    SendTextRequest,
-    StopResponse,
 )
 from bridge.control.qr import qr_png
 from bridge.control.security import SecuritySettings
@@ -45,6 +39,7 @@ from bridge.send.strictest import SecurityRegistry
 from bridge.server.app import ControlServer, Route
 from bridge.server.errors import HttpError
 from bridge.server.routes_autoreply import routes as autoreply_routes
+from bridge.server.routes_core import routes as core_routes
 from bridge.server.routes_import import routes as import_routes
 from bridge.server.routes_messaging import routes as messaging_routes
 from bridge.server.routes_pairing import routes as pairing_routes
@@ -53,6 +48,7 @@ from bridge.settings import Settings
 from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,
+    HistoryEvent,
     MessageEvent,
     NotConnected,
     PairingEvent,
@@ -122,6 +118,7 @@ class Bridge:
         self._server: ControlServer | None = None
         self._pairing_changed = asyncio.Event()
         self._bound_socket: Path | None = None
+        self._sync: sync_state.SyncState | None = None  # issue 12: no idle exit mid-sync
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -146,9 +143,10 @@ class Bridge:
             self._routes(),
             streams={"/api/events": self._stream},
             map_error=map_error,
-            on_request=self._touch,
+            on_request=self.touch,
         )
         await self.autoreply.start()
+        await self._load_sync_state()
         tasks = [
             asyncio.create_task(self._consume(), name="ingest"),
             asyncio.create_task(self._idle_watch(), name="idle"),
@@ -157,15 +155,30 @@ class Bridge:
             yield self._server.app
         finally:
             self.request_stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            with contextlib.suppress(Exception):
-                await self.autoreply.stop()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.transport.stop(), 5)
+            await self._shutdown(tasks)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Stop in an order that loses nothing we can keep (issue 12): no new sends, then the
+        transport disconnects and drains into our queue and ends its stream, and ingest
+        writes everything up to that end. Every step is bounded: these three share 7 s (ingest
+        gets whatever the others leave, for a big history chunk still in the queue), the
+        loop's close takes at most 2.5 s more, so `stop` ends within 10 s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 7.0
+        ingest, others = tasks[0], tasks[1:]
+        for task in others:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.autoreply.stop(), 1.5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.transport.stop(), 5)
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(ingest), max(0.5, deadline - loop.time()))
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def run(self) -> None:
         async with self.serving():
@@ -223,13 +236,23 @@ class Bridge:
                     self.request_stop()
                     return
 
-    def _touch(self) -> None:
+    def touch(self) -> None:
         """Any authenticated request counts as activity for the idle timer."""
         self._last_activity = time.monotonic()
 
     def keep_alive(self) -> bool:
-        """Reasons to stay up with nobody attached: an auto-reply rule is on."""
-        return self.autoreply.active()
+        """Reasons to stay up with nobody attached: an auto-reply rule is on, or a history
+        sync is still arriving (whatsmeow deletes each chunk from the server once it is handed
+        to us, so a chunk cut off by an exit is gone for good)."""
+        return self.autoreply.active() or self._history_running()
+
+    def _history_running(self) -> bool:
+        state = self._sync
+        return state is not None and state.running(datetime.now(timezone.utc))
+
+    async def _load_sync_state(self) -> None:
+        raw = await self.writer.run(self.writer.writer.get_kv, sync_state.KV_KEY)
+        self._sync = sync_state.parse(raw)
 
     # ------------------------------------------------------------------ events
 
@@ -260,6 +283,8 @@ class Bridge:
             self._publish(BridgeEvent(type="pairing"))
             return
         published = await self.writer.run(apply_event, self.writer.writer, event)
+        if isinstance(event, HistoryEvent):
+            await self._load_sync_state()
         for item in published:
             self._publish(item)
         if isinstance(event, MessageEvent):
@@ -326,25 +351,14 @@ class Bridge:
 
     def _routes(self) -> list[Route]:
         routes = [
-            Route("GET", "/health", self._health),
-            Route("GET", "/api/status", self._status),
-            Route("POST", "/api/send", self._send, SendTextRequest),
-            Route("POST", "/api/stop", self._stop_route),
+            *core_routes(self),
             *pairing_routes(self),
             *messaging_routes(self),
             *autoreply_routes(self.autoreply),
             *import_routes(self),
             *security_routes(self.security),
         ]
-        if self.settings.simulate:
-            routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))
         return routes
-
-    async def _health(self, _: object) -> Health:
-        self._last_activity = time.monotonic()
-        return Health(
-            pid=os.getpid(), simulate=self.settings.simulate, security=self.security.effective()
-        )
 
     def status(self) -> BridgeStatus:
         progress = None
@@ -365,40 +379,4 @@ class Bridge:
             pid=os.getpid(),
             started_at=self.started_at,
             pairing=self.pairing,
-        )
-
-    async def _status(self, _: object) -> BridgeStatus:
-        status = self.status()
-        raw = await self.writer.run(self.writer.writer.get_kv, sync_state.KV_KEY)
-        state = sync_state.parse(raw)
-        if state is not None:
-            status.history_sync_progress = state.progress
-            status.history_sync = state
-        return status
-
-    async def _send(self, req: SendTextRequest) -> SendResponse:
-        self._last_activity = time.monotonic()
-        # The send log's origin comes from the door used, never from what a caller claims.
-        return await self.sender.send_text(req.model_copy(update={"origin": "tool"}))
-
-    async def _stop_route(self, _: object) -> StopResponse:
-        asyncio.get_running_loop().call_later(0.05, self.request_stop)
-        return StopResponse()
-
-    async def _inbound(self, req: InboundRequest) -> InboundResponse:
-        inject = getattr(self.transport, "inject_inbound", None)
-        if inject is None:  # pragma: no cover - route exists only in simulate mode
-            raise HttpError(404, "not_found", "Injection exists only in simulate mode.")
-        record = await inject(
-            req.sender,
-            req.text,
-            req.chat,
-            push_name=req.push_name,
-            from_me=req.from_me,
-            message_id=req.message_id,
-        )
-        chat = await self.writer.run(self.writer.writer.resolve_jid, record.chat_jid)
-        await self.wait_ingested(chat, record.id)
-        return InboundResponse(
-            id=record.id, chat_jid=chat, sender=record.sender or "", timestamp=record.timestamp
         )

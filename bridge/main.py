@@ -8,7 +8,10 @@ import logging
 import os
 import sqlite3
 import sys
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bridge.control.exit_codes import EXIT_STORE_UNUSABLE
 from bridge.control.lifecycle import clear_user_stopped
@@ -125,14 +128,58 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     clear_user_stopped(paths)  # running again: attached servers may restart it after a crash
     try:
-        return asyncio.run(serve(settings, idle_exit=args.idle_exit))
+        rc = run_bounded_loop(serve(settings, idle_exit=args.idle_exit))
     except (StoreError, sqlite3.DatabaseError) as exc:
         # A damaged or too-new store. The transport is created only after the store opened, so
         # the WhatsApp session (session.db) has not been touched and nothing re-pairs.
         log.error("the bridge cannot start: %s", exc)
-        return EXIT_STORE_UNUSABLE
+        rc = EXIT_STORE_UNUSABLE
     except Exception:
         log.exception("bridge failed")
-        return 1
+        rc = 1
     finally:
         lock.release()
+    exit_past_wedged_threads(rc)
+    return rc
+
+
+def run_bounded_loop(main: Coroutine[Any, Any, int]) -> int:
+    """`asyncio.run`, except that closing does not wait for ever on worker threads.
+
+    `asyncio.run` joins the default executor's threads without a time limit, and a neonize
+    call run with `asyncio.to_thread` can block in Go for minutes (or, in the states the
+    transport avoids, for ever); `whatsapp-mcp stop` must still end within 10 s.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=1))
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), 0.5))
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), 1))
+        except Exception:  # a thread still in Go: exit_past_wedged_threads ends the process
+            log.info("worker threads still busy at exit; not waiting for them")
+        finally:
+            loop.close()
+
+
+def exit_past_wedged_threads(rc: int) -> None:
+    """End the process now if a non-daemon thread would keep it alive.
+
+    neonize runs each client's Go loop on a non-daemon thread that never ends for a client
+    abandoned while unpaired (Go spins in FetchMe), so a normal interpreter exit would wait
+    forever. The store is closed and the lock released by now: nothing is left to flush but
+    the log.
+    """
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if not stuck:
+        return
+    log.info("exiting past %d neonize thread(s) that never end", len(stuck))
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(rc)

@@ -77,6 +77,9 @@ def normalize_jid(jid: str) -> str:
         )
     if server == "c.us":
         server = USER
+    if server in ("hosted", "hosted.lid"):
+        # issue 12: hosted (Cloud API) participants carry a device part too; one person, one JID.
+        user = user.split(":", 1)[0]
     if server in (USER, LID):
         user = user.split(":", 1)[0].split(".", 1)[0]
         if not user.isdigit():

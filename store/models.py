@@ -125,6 +125,8 @@ class MessageRecord(_Timestamped):
     id: str = Field(min_length=1)
     chat_jid: str
     sender: str | None = None
+    # issue 12: the sender as WhatsApp addressed it (e.g. its @lid), when that is not `sender`.
+    sender_wire: str | None = None
     sender_name: str | None = None
     content: str | None = None
     is_from_me: bool = False
@@ -179,6 +181,8 @@ class ChatRecord(_Model):
     last_message_at: datetime | None = None
     topic: str | None = None
     history_end: HistoryEnd | None = None  # issue 16: None = the phone did not say
+    # issue 12: disappearing messages timer in seconds (0: off; None: not told).
+    ephemeral_expiration: int | None = None
 
 
 class ContactRecord(_Model):
@@ -236,6 +240,8 @@ class ReceiptRecord(_Timestamped):
     message_ids: list[str]
     sender: str | None = None
     kind: ReceiptKind = ReceiptKind.delivered
+    # issue 12: READ_SELF / PLAYED_SELF: *I* read these inbound messages on another device.
+    by_me: bool = False
 
 
 class HistoryBatch(_Model):
@@ -244,6 +250,9 @@ class HistoryBatch(_Model):
     chats: list[ChatRecord] = Field(default_factory=list)
     contacts: list[ContactRecord] = Field(default_factory=list)
     messages: list[MessageRecord] = Field(default_factory=list)
+    # issue 12: edits and reactions found in history, applied after the messages.
+    edits: list[EditRecord] = Field(default_factory=list)
+    reactions: list[ReactionRecord] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- views (store → readers)

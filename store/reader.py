@@ -667,6 +667,20 @@ class StoreReader:
     def get_message(self, chat_jid: str, message_id: str) -> Message:
         return self._build_messages([self._message_row(chat_jid, message_id)])[0]
 
+    # issue 12: what the protocol needs when answering a message (not shown to the model).
+    def wire_sender(self, chat_jid: str, message_id: str) -> str | None:
+        """The sender as WhatsApp addressed it (its @lid in LID groups); else the phone JID."""
+        rows = self._rows(
+            "SELECT coalesce(sender_wire, sender) AS s FROM messages WHERE chat_jid = ? AND id = ?",
+            [chat_jid, message_id],
+        )
+        return str(rows[0]["s"]) if rows and rows[0]["s"] else None
+
+    def chat_expiration(self, chat_jid: str) -> int | None:
+        """A disappearing-messages chat's timer in seconds; None when the chat keeps messages."""
+        rows = self._rows("SELECT ephemeral_expiration AS e FROM chats WHERE jid = ?", [chat_jid])
+        return int(rows[0]["e"]) if rows and rows[0]["e"] else None
+
     def get_message_context(
         self, chat_jid: str, message_id: str, *, before: int = 5, after: int = 5
     ) -> MessageContext:

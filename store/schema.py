@@ -230,6 +230,16 @@ CREATE TRIGGER messages_au AFTER UPDATE OF content, caption ON messages BEGIN
 END;
 """
 
+# Issue 12: what the protocol needs back when we answer a message. `sender_wire` is the sender
+# exactly as WhatsApp addressed it (an @lid in LID-addressed groups), which read receipts,
+# reaction keys and quotes must carry, beside the phone JID in `sender`; NULL means the same.
+# `ephemeral_expiration` is a disappearing-messages chat's timer in seconds, which our sends
+# must carry so they disappear too.
+_V_ISSUE_12_WIRE = """
+ALTER TABLE messages ADD COLUMN sender_wire TEXT;
+ALTER TABLE chats ADD COLUMN ephemeral_expiration INTEGER;
+"""
+
 # issue 16: what the phone said about each chat's history (whatsmeow's Conversation
 # endOfHistoryTransfer/Type). One row per chat the phone has spoken about; no row = not told.
 # `end_type`: 'complete' (the start of the chat is here), 'more_on_phone' (older messages stay
@@ -271,15 +281,17 @@ ALTER TABLE chats ADD COLUMN owner_jid TEXT;
 CREATE INDEX send_log_by_message ON send_log (message_id) WHERE message_id IS NOT NULL;
 """
 
-# Index i holds the script that takes the schema from version i to i + 1.
+# Index i holds the script that takes the schema from version i to i + 1. Versions 5 on came
+# from parallel work; none had shipped when they were ordered here.
 MIGRATIONS: list[str] = [
     _V1,
     _V2_SEND_LOG,
     _V3_AUTOREPLY,
     _V4_FTS_PREFIX,
+    _V_ISSUE_12_WIRE,
+    _V_ISSUE_13_GROUP_OWNER,
     _V_ISSUE_16_HISTORY_COVERAGE,
     _V_ISSUE_17_IMPORT_SOURCE,
-    _V_ISSUE_13_GROUP_OWNER,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

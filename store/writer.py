@@ -26,6 +26,8 @@ from store.models import (
     EditRecord,
     GroupRecord,
     HistoryBatch,
+    MediaInfo,
+    MessageKind,
     MessageRecord,
     ReactionRecord,
     ReceiptKind,
@@ -45,26 +47,28 @@ _STATUS_RANK = {ReceiptKind.delivered: 1, ReceiptKind.read: 2, ReceiptKind.playe
 _MSG_COLUMNS = (
     "id, chat_jid, sender, sender_name, content, timestamp, is_from_me, kind, caption, mime_type, "
     "filename, file_size, media_json, reply_to_id, reply_to_sender, mentions, is_auto_reply, "
-    "is_placeholder"
+    "is_placeholder, sender_wire"
 )
+_MSG_VALUES = ", ".join("?" * 19)
 # A full copy replaces a stored placeholder in place (same seq, so FTS and links stay valid); any
 # other duplicate is ignored: content changes only through edits.
 _UPSERT_MESSAGE = f"""
-INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({", ".join("?" * 18)})
+INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({_MSG_VALUES})
 ON CONFLICT (chat_jid, id) DO UPDATE SET
     sender = excluded.sender, sender_name = excluded.sender_name, content = excluded.content,
     timestamp = excluded.timestamp, is_from_me = excluded.is_from_me, kind = excluded.kind,
     caption = excluded.caption, mime_type = excluded.mime_type, filename = excluded.filename,
     file_size = excluded.file_size, media_json = excluded.media_json,
     reply_to_id = excluded.reply_to_id, reply_to_sender = excluded.reply_to_sender,
-    mentions = excluded.mentions, is_auto_reply = excluded.is_auto_reply, is_placeholder = 0
+    mentions = excluded.mentions, is_auto_reply = excluded.is_auto_reply, is_placeholder = 0,
+    sender_wire = excluded.sender_wire
 WHERE messages.is_placeholder = 1 AND excluded.is_placeholder = 0
 """
 
 # History chunks are written with a plain insert that skips duplicates (30% faster than the upsert),
 # and only a batch that met duplicates runs the upsert for its full copies.
 _INSERT_NEW_MESSAGES = (
-    f"INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({', '.join('?' * 18)}) "
+    f"INSERT INTO messages ({_MSG_COLUMNS}) VALUES ({_MSG_VALUES}) "
     "ON CONFLICT (chat_jid, id) DO NOTHING"
 )
 # From this many messages on, a history chunk fills the FTS index with one INSERT … SELECT instead
@@ -257,6 +261,7 @@ class StoreWriter:
             _json_list(mentions) if mentions else None,
             int(rec.is_auto_reply),
             int(rec.is_placeholder),
+            rec.sender_wire if rec.sender_wire and rec.sender_wire != sender else None,
         )
 
     def _next_seq(self) -> int:
@@ -323,7 +328,7 @@ class StoreWriter:
                 # Only a new message of mine means I caught up: a re-delivered old one (after a
                 # reconnect) must not clear newer unread messages.
                 self._conn.execute("UPDATE chats SET unread_count = 0 WHERE jid = ?", (chat_jid,))
-            elif live and inserted and not rec.is_from_me:
+            elif live and inserted and not rec.is_from_me and rec.kind is not MessageKind.unknown:
                 self._conn.execute(
                     "UPDATE chats SET unread_count = unread_count + 1 WHERE jid = ?", (chat_jid,)
                 )
@@ -467,6 +472,11 @@ class StoreWriter:
                 chat.unread_count,
             ),
         )
+        if chat.ephemeral_expiration is not None:
+            self._conn.execute(
+                "UPDATE chats SET ephemeral_expiration = ? WHERE jid = ?",
+                (chat.ephemeral_expiration or None, jid),
+            )
 
     def upsert_group(self, group: GroupRecord) -> None:
         with self._tx():
@@ -566,6 +576,9 @@ class StoreWriter:
         """Raise the status of my own messages; a late "delivered" never undoes "read"."""
         if not r.message_ids:
             return
+        if r.by_me:
+            self._read_on_other_device(r)
+            return
         with self._tx():
             chat_jid = self.resolve_jid(r.chat_jid)
             rank = _STATUS_RANK[r.kind]
@@ -574,6 +587,45 @@ class StoreWriter:
                 f"AND {_STATUS_RANK_SQL.format(col='status')} < ?",
                 [(r.kind.value, chat_jid, mid, rank) for mid in r.message_ids],
             )
+
+    def _read_on_other_device(self, r: ReceiptRecord) -> None:
+        """READ_SELF: I read the chat up to these inbound messages elsewhere (issue 12), so only
+        inbound messages after the newest of them stay unread; the count never grows here."""
+        with self._tx():
+            chat_jid = self.resolve_jid(r.chat_jid)
+            marks = ",".join("?" * len(r.message_ids))
+            row = self._conn.execute(
+                f"SELECT max(timestamp), max(seq) FROM messages WHERE chat_jid = ? "
+                f"AND id IN ({marks})",
+                (chat_jid, *r.message_ids),
+            ).fetchone()
+            if row is None or row[0] is None:
+                return  # not stored (yet): nothing to anchor on
+            left = self._conn.execute(
+                "SELECT count(*) FROM messages WHERE chat_jid = ? AND is_from_me = 0 "
+                "AND kind <> 'unknown' AND (timestamp > ? OR (timestamp = ? AND seq > ?))",
+                (chat_jid, row[0], row[0], row[1]),
+            ).fetchone()[0]
+            self._conn.execute(
+                "UPDATE chats SET unread_count = min(unread_count, ?) WHERE jid = ?",
+                (int(left), chat_jid),
+            )
+
+    def replace_media(self, chat: str, message_id: str, media: MediaInfo) -> bool:
+        """Swap a stored message's attachment for a better copy (an HD dual upload)."""
+        with self._tx():
+            cur = self._conn.execute(
+                "UPDATE messages SET mime_type = coalesce(?, mime_type), "
+                "file_size = coalesce(?, file_size), media_json = ? WHERE chat_jid = ? AND id = ?",
+                (
+                    media.mime_type,
+                    media.file_size,
+                    media.model_dump_json(exclude_none=True),
+                    self.resolve_jid(chat),
+                    message_id,
+                ),
+            )
+            return cur.rowcount > 0
 
     # ------------------------------------------------------------------ LID mapping
 

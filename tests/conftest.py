@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bridge.paths import DataPaths
-from bridge.transport.neonize.client import prepare_neonize_environment
+from bridge.transport.neonize.env import prepare_neonize_environment
 from tests.helpers import sim_env, stop_bridge, wait_healthy
 
 # Load neonize once, up front, the way the bridge does: its import leaves two `uname` pipes

@@ -27,9 +27,7 @@ TEMPORARY_OVERSIZE_ALLOWLIST = (
 # TEMPORARY, same reason (engineer 12 owns neonize/client.py): convert.py imports
 # `prepare_neonize_environment` from client.py, which imports convert lazily. The fix is to move
 # that function (and `_env_ready`) into `bridge/transport/neonize/env.py`.
-TEMPORARY_CYCLE_ALLOWLIST = (
-    ("bridge.transport.neonize.client", "bridge.transport.neonize.convert"),
-)
+TEMPORARY_CYCLE_ALLOWLIST: tuple[tuple[str, str], ...] = ()
 
 
 def test_the_source_tree_keeps_the_import_contract() -> None:

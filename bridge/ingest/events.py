@@ -13,6 +13,7 @@ from bridge.transport.protocol import (
     EditEvent,
     GroupEvent,
     HistoryEvent,
+    MediaUpdateEvent,
     MessageEvent,
     ReactionEvent,
     ReceiptEvent,
@@ -45,6 +46,10 @@ def apply_event(writer: StoreWriter, event: TransportEvent) -> list[BridgeEvent]
         ]
         if known:
             writer.in_transaction(lambda conn: coverage.record_history_end(conn, known, now))
+        for edit in event.batch.edits:  # after the messages they change (order-independent)
+            writer.apply_edit(edit)
+        for reaction in event.batch.reactions:
+            writer.apply_reaction(reaction)
         state = sync_state.record_chunk(
             sync_state.parse(writer.get_kv(sync_state.KV_KEY)),
             now=now,
@@ -77,5 +82,10 @@ def apply_event(writer: StoreWriter, event: TransportEvent) -> list[BridgeEvent]
         return [BridgeEvent(type="delete", chat_jid=d.chat_jid, message_id=d.message_id)]
     if isinstance(event, ReceiptEvent):
         writer.apply_receipt(event.receipt)
+        return []
+    if isinstance(event, MediaUpdateEvent):  # issue 12: HD copy of a stored photo or video
+        if writer.replace_media(event.chat_jid, event.message_id, event.media):
+            chat = writer.resolve_jid(event.chat_jid)
+            return [BridgeEvent(type="edit", chat_jid=chat, message_id=event.message_id)]
         return []
     return []

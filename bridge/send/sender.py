@@ -120,11 +120,16 @@ class Sender:
     async def send_text(self, req: SendTextRequest) -> SendResponse:
         chat = await self.resolve(req.to)
         out = OutboundText(chat_jid=chat, text=req.text, mentions=_mentions(chat, req.mentions))
+        out.expiration = self.reader.chat_expiration(chat)
+        stored_reply_sender: str | None = None
         quote_had_hidden = False
         if req.reply_to:
             quoted = self.reader.get_message(chat, req.reply_to)
             out.reply_to_id = quoted.id
-            out.reply_to_sender = quoted.sender or self.transport.account_jid
+            stored_reply_sender = quoted.sender or self.transport.account_jid
+            out.reply_to_sender = (
+                None if quoted.is_from_me else self.reader.wire_sender(chat, quoted.id)
+            ) or self.transport.account_jid
             out.reply_to_text = quoted.text or quoted.caption
             quote_had_hidden = quoted.hidden_characters_removed
         action = OutboundAction(
@@ -144,7 +149,7 @@ class Sender:
             timestamp=result.timestamp,
             is_from_me=True,
             reply_to_id=out.reply_to_id,
-            reply_to_sender=out.reply_to_sender,
+            reply_to_sender=stored_reply_sender,
             mentions=out.mentions,
             is_auto_reply=req.origin == "auto_reply",
         )
@@ -171,6 +176,7 @@ class Sender:
             filename=file.filename,
             caption=caption,
         )
+        out.expiration = self.reader.chat_expiration(chat)
         reply_sender: str | None = None
         quote: str | None = None
         quote_had_hidden = False
@@ -178,7 +184,11 @@ class Sender:
             quoted = self.reader.get_message(chat, reply_to)
             out.reply_to_id = quoted.id
             reply_sender = quoted.sender or self.transport.account_jid
-            quote = quoted.text or quoted.caption
+            out.reply_to_sender = (
+                None if quoted.is_from_me else self.reader.wire_sender(chat, quoted.id)
+            ) or self.transport.account_jid
+            out.reply_to_text = quoted.text or quoted.caption
+            quote = out.reply_to_text
             quote_had_hidden = quoted.hidden_characters_removed
         action = OutboundAction(
             kind="media",
@@ -198,7 +208,9 @@ class Sender:
             is_from_me=True,
             kind=file.kind,
             caption=caption,
-            media=MediaInfo(
+            # The transport's copy carries the keys and path (download it again later).
+            media=result.media
+            or MediaInfo(
                 mime_type=file.mime_type, filename=file.filename, file_size=len(file.data)
             ),
             reply_to_id=out.reply_to_id,
@@ -222,7 +234,8 @@ class Sender:
         # Exactly one emoji grapheme (or "" to remove): the gate checks it (bridge/send/visible).
         emoji = req.emoji.strip()
         target = self.reader.get_message(chat, req.message_id)
-        author = None if target.is_from_me else target.sender
+        # The reaction key names the author as WhatsApp addressed them (an @lid in LID groups).
+        author = None if target.is_from_me else self.reader.wire_sender(chat, target.id)
         action = OutboundAction(kind="reaction", chat_jid=chat, origin=req.origin, text=emoji)
         result = await self._deliver(
             action, lambda: self.transport.send_reaction(chat, target.id, author, emoji)
@@ -263,7 +276,9 @@ class Sender:
         for m in inbound:
             if is_group(chat) and not m.sender:
                 continue  # whatsmeow needs each group message's author
-            by_sender.setdefault(m.sender if is_group(chat) else None, []).append(m.id)
+            # The receipt's participant must be the sender as addressed (an @lid in LID groups).
+            wire = self.reader.wire_sender(chat, m.id) if is_group(chat) else None
+            by_sender.setdefault(wire, []).append(m.id)
 
         async def do() -> None:
             # whatsmeow marks several ids in one receipt only when they share a sender.

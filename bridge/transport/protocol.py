@@ -31,6 +31,7 @@ from store.models import (
     EditRecord,
     GroupRecord,
     HistoryBatch,
+    MediaInfo,
     MessageKind,
     MessageRecord,
     ReactionRecord,
@@ -111,6 +112,15 @@ class PairingEvent(_Event):
     expires_at: datetime | None = None
 
 
+class MediaUpdateEvent(_Event):
+    """Better media for a stored message (issue 12: an HD dual upload replaces its parent's)."""
+
+    type: Literal["media_update"] = "media_update"
+    chat_jid: str
+    message_id: str
+    media: MediaInfo
+
+
 TransportEvent = (
     MessageEvent
     | HistoryEvent
@@ -122,6 +132,7 @@ TransportEvent = (
     | ReceiptEvent
     | ConnectionEvent
     | PairingEvent
+    | MediaUpdateEvent
 )
 
 
@@ -130,6 +141,8 @@ class SendResult(_Event):
 
     id: str
     timestamp: datetime
+    # issue 12: where the attachment I sent lives and its keys, so I can download it again.
+    media: MediaInfo | None = None
 
 
 class OutboundText(_Event):
@@ -139,6 +152,7 @@ class OutboundText(_Event):
     reply_to_sender: str | None = None
     reply_to_text: str | None = None
     mentions: list[str] = Field(default_factory=list)
+    expiration: int | None = None  # issue 12: the chat's disappearing-messages timer (s)
 
 
 class OutboundMedia(_Event):
@@ -149,6 +163,10 @@ class OutboundMedia(_Event):
     filename: str | None = None
     caption: str | None = None
     reply_to_id: str | None = None
+    # issue 12: a media reply shows as a reply only with the quoted sender and message.
+    reply_to_sender: str | None = None
+    reply_to_text: str | None = None
+    expiration: int | None = None
 
 
 class TransportError(Exception):

@@ -12,8 +12,7 @@ import time
 
 from bridge.control.client import BridgeError, ControlClient
 from bridge.control.lifecycle import clear_user_stopped, mark_user_stopped, service_record
-from bridge.control.lockfile import holder_pid
-from bridge.control.models import StopResponse
+from bridge.control.lockfile import holder_pid, lock_is_held
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.commands.base import Command, out, settings_for
@@ -70,14 +69,17 @@ def _stop(args: argparse.Namespace) -> int:
     # wait for a tool to ask instead of restarting the bridge at once.
     mark_user_stopped(paths)
     try:
-        asyncio.run(client_for(settings).call("POST", "/api/stop", StopResponse, timeout=5))
+        asyncio.run(client_for(settings).stop(timeout=5))
     except BridgeError as exc:
         clear_user_stopped(paths)  # nothing was stopped: servers may start it as usual
         out(f"no bridge running for {paths.root} ({exc.message})")
         return 0
     pid = holder_pid(paths.lock)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and paths.token.exists():
+    # The bridge holds its lock until the process is gone: wait for that, not just the token.
+    while time.monotonic() < deadline and (
+        paths.token.exists() or (os.name != "nt" and lock_is_held(paths.lock))
+    ):
         time.sleep(0.05)
     out(
         f"bridge stopped (was pid {pid}). Attached MCP servers start it again only when a tool "

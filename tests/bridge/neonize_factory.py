@@ -11,7 +11,7 @@ import time
 
 from google.protobuf.message import Message as ProtoMessage
 
-from bridge.transport.neonize.client import prepare_neonize_environment
+from bridge.transport.neonize.env import prepare_neonize_environment
 
 prepare_neonize_environment()  # before neonize loads (bot tag, logging, leaked pipes)
 

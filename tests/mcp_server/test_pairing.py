@@ -81,7 +81,7 @@ def test_go_prints_land_on_stderr_once_stdout_is_protected(tmp_path: Path) -> No
     script = (
         "from bridge.main import protect_stdout\n"
         "protect_stdout()\n"
-        "from bridge.transport.neonize.client import prepare_neonize_environment\n"
+        "from bridge.transport.neonize.env import prepare_neonize_environment\n"
         "prepare_neonize_environment()\n"
         "from neonize.client import NewClient\n"
         f"c = NewClient({str(tmp_path / 's.db')!r})\n"
