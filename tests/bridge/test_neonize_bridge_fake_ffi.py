@@ -74,9 +74,9 @@ async def test_saved_names_from_session_db_resolve_in_search_and_send(data_dir: 
         async with Client(build_server(settings), cache=None) as client:
             found = await call(client, "search_contacts", query="Mom")
             items = found["items"]
-            assert [(c["jid"], c["name"]) for c in items] == [(f"{MOM}@s.whatsapp.net", "Mom")]
+            assert [(c["id"], c["name"]) for c in items] == [(f"+{MOM}", "Mom")]
             dad = (await call(client, "search_contacts", query="Dad Smith"))["items"]
-            assert dad[0]["jid"] == f"{DAD}@s.whatsapp.net"
+            assert dad[0]["id"] == f"+{DAD}"
             sent = await call(client, "send_message", to="Mom", text="hello mom")
             assert sent["chat_jid"] == f"{MOM}@s.whatsapp.net"
         sends = fake.calls("SendMessage")

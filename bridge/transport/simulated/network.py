@@ -383,16 +383,21 @@ class SimulatedTransport:
             for group in world.groups:
                 self._emit(GroupEvent(group=group))
             slow = self._history_chunk_delay > 0
-            self._seed_pending = list(
-                seed_events(
-                    world.chats,
-                    world.messages,
-                    self.SLOW_BATCH_SIZE if slow else self.SEED_BATCH_SIZE,
-                    total=self._history_total,
-                    newest_first=slow,
-                    final=not self._history_messages,
-                )
+            chunks = seed_events(
+                world.chats,
+                world.messages,
+                self.SLOW_BATCH_SIZE if slow else self.SEED_BATCH_SIZE,
+                total=self._history_total,
+                newest_first=slow,
+                final=slow and not self._history_messages,
             )
+            if not slow:
+                # The end-of-seed marker below closes an instant sync: no chunk before it may
+                # say "done" (100) while reactions are still to come.
+                chunks = [
+                    c.model_copy(update={"progress": min(99, c.progress or 0)}) for c in chunks
+                ]
+            self._seed_pending = list(chunks)
             self._history_done += len(world.messages)
             self._seed_pending += [ReactionEvent(reaction=r) for r in world.reactions]
             # The seeded world is ready once this lands: a first read in simulate mode waits
