@@ -34,6 +34,7 @@ from bridge.control.qr import qr_png
 from bridge.ingest.events import apply_event
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths, write_private, write_private_bytes
+from bridge.scheduler import Scheduler
 from bridge.send.gate import open_gate
 from bridge.send.sender import Sender, SendRefused
 from bridge.server.app import ControlServer, Route
@@ -41,6 +42,7 @@ from bridge.server.http import HttpError
 from bridge.server.routes_autoreply import routes as autoreply_routes
 from bridge.server.routes_messaging import routes as messaging_routes
 from bridge.server.routes_pairing import routes as pairing_routes
+from bridge.server.routes_schedule import routes as schedule_routes
 from bridge.settings import Settings
 from bridge.transport.protocol import (
     ConnectionEvent,
@@ -99,6 +101,9 @@ class Bridge:
         self.autoreply = AutoReplyEngine(
             settings, transport=transport, sender=self.sender, writer=writer, reader=reader
         )
+        self.scheduler = Scheduler(
+            settings, transport=transport, sender=self.sender, writer=writer, reader=reader
+        )
         self.idle_exit = idle_exit
         self.started_at = datetime.now(timezone.utc)
         self.state = ConnectionState.disconnected
@@ -129,6 +134,7 @@ class Bridge:
             on_request=self._touch,
         )
         await self.autoreply.start()
+        await self.scheduler.start()
         await self._bind()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -153,6 +159,8 @@ class Bridge:
                     await task
             with contextlib.suppress(Exception):
                 await self.autoreply.stop()
+            with contextlib.suppress(Exception):
+                await self.scheduler.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.transport.stop(), 5)
 
@@ -192,8 +200,9 @@ class Bridge:
         self._last_activity = time.monotonic()
 
     def keep_alive(self) -> bool:
-        """Reasons to stay up with nobody attached: an auto-reply rule is on."""
-        return self.autoreply.active()
+        """Reasons to stay up with nobody attached: an auto-reply rule is on, or a scheduled
+        send is pending."""
+        return self.autoreply.active() or self.scheduler.active()
 
     # ------------------------------------------------------------------ events
 
@@ -292,6 +301,7 @@ class Bridge:
             *pairing_routes(self),
             *messaging_routes(self),
             *autoreply_routes(self.autoreply),
+            *schedule_routes(self.scheduler),
         ]
         if self.settings.simulate:
             routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))

@@ -125,6 +125,30 @@ class Settings(BaseModel):
         description="Folders files may be sent from (os.pathsep-separated absolute paths); "
         "empty means <data dir>/outbox. See bridge.send.media_files.",
     )
+    # issue 18: voice-note transcription, scheduled sends, digest.
+    transcribe: Literal["off", "contacts", "all"] = Field(
+        default="off",
+        description="Transcribe incoming voice notes automatically (the audio goes to Google): "
+        "off, contacts (saved contacts only) or all.",
+    )
+    transcribe_model: str = Field(
+        default="gemini-2.5-flash", min_length=1, description="Gemini model for transcripts."
+    )
+    schedule_grace: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds a scheduled send may still go out late (bridge was down); "
+        "later it is marked missed.",
+    )
+    timezone: str = Field(
+        default="", description="The user's IANA time zone; empty means this machine's zone."
+    )
+    digest_wait_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=10080,
+        description="A message counts as waiting for my answer once it is this old.",
+    )
 
 
 # name → (field, default shown in README). Booleans accept 1/true/yes/on.
@@ -159,6 +183,12 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_AUTOREPLY_GEMINI_ATTEMPTS": "autoreply_gemini_attempts",
     "WHATSAPP_MCP_AUTOREPLY_RETRY_DELAY": "autoreply_retry_delay",
     "WHATSAPP_MCP_MEDIA_ROOTS": "media_roots",
+    # issue 18
+    "WHATSAPP_MCP_TRANSCRIBE": "transcribe",
+    "WHATSAPP_MCP_TRANSCRIBE_MODEL": "transcribe_model",
+    "WHATSAPP_MCP_SCHEDULE_GRACE": "schedule_grace",
+    "WHATSAPP_MCP_TIMEZONE": "timezone",
+    "WHATSAPP_MCP_DIGEST_WAIT_MINUTES": "digest_wait_minutes",
 }
 _BOOL_FIELDS = {"simulate", "read_only"}
 # Read by google-genai itself in the bridge; documented in the README's settings table and passed

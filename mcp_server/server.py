@@ -16,6 +16,7 @@ from mcp_server.tools import media as tools_media
 from mcp_server.tools import messaging as tools_messaging
 from mcp_server.tools import read as tools_read
 from mcp_server.tools import safety as tools_safety
+from mcp_server.tools import schedule as tools_schedule
 from mcp_server.tools import send as tools_send
 from mcp_server.tools import sim as tools_sim
 
@@ -53,6 +54,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     if "send" in settings.toolsets:
         tools_send.register(server, app)
         tools_messaging.register(server, app)
+        tools_schedule.register(server, app)  # issue 18
     if "media" in settings.toolsets:
         tools_media.register(server, app)
     if "auto_reply" in settings.toolsets:

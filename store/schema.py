@@ -229,8 +229,80 @@ CREATE TRIGGER messages_au AFTER UPDATE OF content, caption ON messages BEGIN
 END;
 """
 
+# issue 18: voice-note transcripts and scheduled sends.
+# A transcript is other people's words: it lives in `messages.transcript` so the FTS index (now
+# with a third column) finds spoken words; its metadata (state, language, error, tokens) sits in
+# `transcripts`, keyed by the message's stable seq, which survives LID merges. A failed row is
+# the cache of an error (no key, too large, expired media) until the next explicit try.
+# `scheduled_messages` is fired by the bridge; its state only moves forward from `pending`,
+# through `sending` (claimed before the send: a crash then leaves it unsent, never sent twice).
+_V_ISSUE_18_TRANSCRIPTS_SCHEDULE = """
+ALTER TABLE messages ADD COLUMN transcript TEXT;
+CREATE TABLE transcripts (
+    seq INTEGER PRIMARY KEY REFERENCES messages (seq) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('done', 'failed')),
+    language TEXT,
+    error_code TEXT,
+    error TEXT,
+    model TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER,
+    output_tokens INTEGER,
+    total_tokens INTEGER,
+    at INTEGER NOT NULL
+);
+DROP TRIGGER messages_ai;
+DROP TRIGGER messages_ad;
+DROP TRIGGER messages_au;
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    content, caption, transcript,
+    content = 'messages', content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content, caption, transcript)
+    VALUES (new.seq, new.content, new.caption, new.transcript);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, caption, transcript)
+    VALUES ('delete', old.seq, old.content, old.caption, old.transcript);
+END;
+CREATE TRIGGER messages_au AFTER UPDATE OF content, caption, transcript ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, caption, transcript)
+    VALUES ('delete', old.seq, old.content, old.caption, old.transcript);
+    INSERT INTO messages_fts (rowid, content, caption, transcript)
+    VALUES (new.seq, new.content, new.caption, new.transcript);
+END;
+
+CREATE TABLE scheduled_messages (
+    id INTEGER PRIMARY KEY,
+    chat_jid TEXT NOT NULL,
+    text TEXT NOT NULL,
+    reply_to TEXT,
+    at INTEGER NOT NULL,
+    zone TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sending', 'sent', 'refused', 'failed', 'missed',
+                         'cancelled')),
+    detail TEXT,
+    message_id TEXT,
+    fired_at INTEGER
+);
+CREATE INDEX scheduled_pending_by_time ON scheduled_messages (at) WHERE state = 'pending';
+"""
+
 # Index i holds the script that takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2_SEND_LOG, _V3_AUTOREPLY, _V4_FTS_PREFIX]
+MIGRATIONS: list[str] = [
+    _V1,
+    _V2_SEND_LOG,
+    _V3_AUTOREPLY,
+    _V4_FTS_PREFIX,
+    _V_ISSUE_18_TRANSCRIPTS_SCHEDULE,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

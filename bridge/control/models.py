@@ -16,7 +16,7 @@ from store.models import MessageKind
 from store.sync_state import SyncState
 
 API_VERSION = 1
-Origin = Literal["tool", "cli", "auto_reply"]
+Origin = Literal["tool", "cli", "auto_reply", "scheduled"]
 
 
 class _Wire(BaseModel):
