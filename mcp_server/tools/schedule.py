@@ -119,7 +119,9 @@ def register(server: MCPServer, app: App) -> None:
         marked missed, never sent late. Only schedule what the user asked for. Confirm the
         returned time (shown in the user's zone and in UTC) with the user."""
         with tool_errors():
-            when, zone = control.parse_when(at, example_zone=app.settings.timezone or "UTC")
+            when, zone = control.parse_when(
+                at, example_zone=app.settings.timezone or "Europe/Berlin"
+            )
             control.check_future(when, datetime.now(timezone.utc), at)
             chat_jid, chat_name = await app.read(lambda r: r.resolve_recipient(to))
             client = await app.bridge()
