@@ -43,7 +43,9 @@ from bridge.server.routes_autoreply import routes as autoreply_routes
 from bridge.server.routes_messaging import routes as messaging_routes
 from bridge.server.routes_pairing import routes as pairing_routes
 from bridge.server.routes_schedule import routes as schedule_routes
+from bridge.server.routes_transcribe import routes as transcribe_routes
 from bridge.settings import Settings
+from bridge.transcribe import Transcription
 from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,
@@ -104,6 +106,7 @@ class Bridge:
         self.scheduler = Scheduler(
             settings, transport=transport, sender=self.sender, writer=writer, reader=reader
         )
+        self.transcription = Transcription(self)
         self.idle_exit = idle_exit
         self.started_at = datetime.now(timezone.utc)
         self.state = ConnectionState.disconnected
@@ -135,6 +138,7 @@ class Bridge:
         )
         await self.autoreply.start()
         await self.scheduler.start()
+        await self.transcription.start()
         await self._bind()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -161,6 +165,8 @@ class Bridge:
                 await self.autoreply.stop()
             with contextlib.suppress(Exception):
                 await self.scheduler.stop()
+            with contextlib.suppress(Exception):
+                await self.transcription.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.transport.stop(), 5)
 
@@ -239,6 +245,7 @@ class Bridge:
             self._wake(chat or event.message.chat_jid, event.message.id)
             # Every inbound delivery, new or repeated: the auto-reply ledger dedups, not ingest.
             self.autoreply.on_message(event.message)
+            self.transcription.on_message(event.message)
 
     async def wait_pairing_change(self, timeout: float) -> None:
         """Wait (bounded) until the next connection or pairing event."""
@@ -302,6 +309,7 @@ class Bridge:
             *messaging_routes(self),
             *autoreply_routes(self.autoreply),
             *schedule_routes(self.scheduler),
+            *transcribe_routes(self.transcription),
         ]
         if self.settings.simulate:
             routes.append(Route("POST", "/api/simulate/inbound", self._inbound, InboundRequest))

@@ -74,6 +74,8 @@ def render_message(m: Message) -> str:
         body = "[deleted]"
     if body:
         parts.append(body)
+    if m.transcript:
+        parts.append(f'(voice note says: "{m.transcript}")')
     if m.reply_to is not None:
         quoted = m.reply_to.quote or m.reply_to.id
         parts.append(f'(replying to: "{shorten(quoted, 60)}")')

@@ -19,6 +19,7 @@ from mcp_server.tools import safety as tools_safety
 from mcp_server.tools import schedule as tools_schedule
 from mcp_server.tools import send as tools_send
 from mcp_server.tools import sim as tools_sim
+from mcp_server.tools import transcribe as tools_transcribe
 
 INSTRUCTIONS = """\
 Tools for the user's own WhatsApp account: read, search and send messages.
@@ -57,6 +58,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_schedule.register(server, app)  # issue 18
     if "media" in settings.toolsets:
         tools_media.register(server, app)
+        tools_transcribe.register(server, app)  # issue 18
     if "auto_reply" in settings.toolsets:
         tools_autoreply.register(server, app)
     if "admin" in settings.toolsets:
