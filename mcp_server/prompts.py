@@ -28,6 +28,7 @@ CATCH_UP_CHATS = 20
 CATCH_UP_PER_CHAT = 20
 SUMMARY_MESSAGES = 200
 DRAFT_CONTEXT = 30
+DIGEST_SPAN = timedelta(days=7)
 
 _RELATIVE = re.compile(r"^\s*(\d{1,5})\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -106,7 +107,9 @@ def _oldest_first(
     return list(reversed(page.items))
 
 
-def catch_up_text(reader: StoreReader, since: datetime | None) -> str:
+def catch_up_text(
+    reader: StoreReader, since: datetime | None, needs: list[str] | None = None
+) -> str:
     chats = reader.list_chats(limit=CATCH_UP_CHATS, unread_only=True).items
     if since is not None:
         chats = [c for c in chats if c.last_message_at is None or c.last_message_at >= since]
@@ -117,6 +120,8 @@ def catch_up_text(reader: StoreReader, since: datetime | None) -> str:
         lines = [render_message(m) for m in msgs]
         sections.append("\n".join([_chat_header(chat), *lines]))
     span = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "so far"
+    if needs:  # issue 18: the digest (get_digest) orders what follows
+        sections.insert(0, "## What likely needs me, most urgent first\n" + "\n".join(needs))
     if not sections:
         return f"There are no unread WhatsApp chats {span}. Tell the user they are all caught up."
     return (
@@ -165,6 +170,11 @@ def _since(text: str | None) -> datetime | None:
 
 
 def register(server: MCPServer, app: App) -> None:
+    from mcp_server.tools import digest as tools_digest  # it imports parse_since from here
+    from mcp_server.tools.side_conn import SideConnection
+
+    side = SideConnection(app)
+
     async def read_text(fn: Callable[[StoreReader], str]) -> str:
         try:
             return await app.read(fn)
@@ -184,7 +194,13 @@ def register(server: MCPServer, app: App) -> None:
         """Summarise my unread WhatsApp chats (optionally only since a time), most urgent
         first."""
         after = _since(since)
-        return [UserMessage(await read_text(lambda r: catch_up_text(r, after)))]
+        now = datetime.now(timezone.utc)
+        try:
+            digest = await tools_digest.read_digest(side, app, after or now - DIGEST_SPAN, now)
+            needs = tools_digest.digest_lines(digest)
+        except StoreError:
+            needs = None  # the catch-up still works from the unread chats alone
+        return [UserMessage(await read_text(lambda r: catch_up_text(r, after, needs)))]
 
     @server.prompt(title="Summarise a chat")
     async def summarize_chat(

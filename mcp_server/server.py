@@ -12,6 +12,7 @@ from mcp_server import prompts, resources
 from mcp_server.app import App
 from mcp_server.tools import admin as tools_admin
 from mcp_server.tools import autoreply as tools_autoreply
+from mcp_server.tools import digest as tools_digest
 from mcp_server.tools import media as tools_media
 from mcp_server.tools import messaging as tools_messaging
 from mcp_server.tools import read as tools_read
@@ -50,6 +51,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     if "read" in settings.toolsets:
         tools_read.register(server, app)
         tools_safety.register(server, app)
+        tools_digest.register(server, app)  # issue 18
         prompts.register(server, app)
         resources.register(server, app)
     if "send" in settings.toolsets:
