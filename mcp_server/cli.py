@@ -5,6 +5,7 @@ whatsapp-mcp bridge    the bridge in the foreground (service mode; never idles o
 whatsapp-mcp status    human-readable status
 whatsapp-mcp stop      stop the bridge
 whatsapp-mcp demo      a guided tour on a simulated WhatsApp
+whatsapp-mcp schedule  add / list / cancel scheduled messages (mcp_server/schedule_cli.py)
 """
 
 from __future__ import annotations
@@ -127,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         _common(sp)
         if name == "login":
             sp.add_argument("--phone", help="your number with country code, for a pairing code")
+    from mcp_server import schedule_cli  # issue 18
+
+    schedule_cli.add_parser(sub, _common)
     _common(parser)
     args = parser.parse_args(argv)
     command = args.command or "serve"
@@ -149,5 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         except BridgeError as exc:
             sys.stderr.write(f"{exc.code}: {exc.message}\n")
             return 1
+    if command == "schedule":
+        return schedule_cli.run(settings, args, _out)
     handlers = {"serve": cmd_serve, "bridge": cmd_bridge, "status": cmd_status, "stop": cmd_stop}
     return handlers[command](settings)
