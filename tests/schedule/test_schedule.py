@@ -137,7 +137,16 @@ async def test_a_schedule_survives_a_bridge_restart(settings: Settings) -> None:
         at = bridge.scheduler.clock() + timedelta(seconds=4)
         async with Client(build_server(settings), cache=None) as client:
             item = await call(client, "schedule_message", to=MARIA, text="See you at 8", at=iso(at))
-    # The first bridge has stopped before the time came; a new one fires it.
+    # The first bridge has stopped before the time came: the schedule waits in the store.
+    conn = sqlite3.connect(f"{bridge.paths.messages_db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        [(state,)] = conn.execute(
+            "SELECT state FROM scheduled_messages WHERE id = ?", (item["id"],)
+        ).fetchall()
+    finally:
+        conn.close()
+    assert state == "pending"
+    # A new bridge fires it.
     async with inprocess_bridge(settings) as bridge:
         async with Client(build_server(settings), cache=None) as client:
             done = await wait_until(lambda: state_is(client, item["id"], "sent"), timeout=30)
