@@ -24,6 +24,7 @@ from tests.autoreply.harness import (
     TOM,
     autoreply_settings,
     inprocess_bridge,
+    sim,
     texts_to,
     wait_until,
 )
@@ -174,3 +175,17 @@ async def test_a_send_whose_time_passed_while_the_bridge_was_down_is_marked_miss
             await wait_until(lambda: state_is(client, recent.id, "sent"), timeout=30)
             assert texts_to(bridge, TOM) == []
             assert [t.text for t in texts_to(bridge, MARIA)] == ["Just in time"]
+
+
+async def test_a_due_send_waits_for_whatsapp_within_the_grace_period_then_is_missed(
+    data_dir: Path,
+) -> None:
+    settings = autoreply_settings(data_dir, WHATSAPP_MCP_SCHEDULE_GRACE="1")
+    async with inprocess_bridge(settings) as bridge:
+        await sim(bridge).logout()  # WhatsApp is not connected when the time comes
+        async with Client(build_server(settings), cache=None) as client:
+            at = bridge.scheduler.clock() + timedelta(seconds=1)
+            item = await call(client, "schedule_message", to=TOM, text="Hello", at=iso(at))
+            missed = await wait_until(lambda: state_is(client, item["id"], "missed"), timeout=30)
+            assert "WhatsApp was not connected" in missed["detail"]
+            assert texts_to(bridge, TOM) == []
