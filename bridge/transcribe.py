@@ -105,10 +105,9 @@ class Transcription:
 
     def on_message(self, message: MessageRecord) -> None:
         """Queue an inbound voice note when automatic mode covers its sender."""
-        if self._task is None or message.is_from_me or message.kind not in AUDIO_KINDS:
+        # Only voice notes automatically; audio files (often music, often large) on request.
+        if self._task is None or message.is_from_me or message.kind is not MessageKind.voice:
             return
-        if message.kind is not MessageKind.voice:
-            return  # only voice notes automatically; audio files on request
         if not api_key_configured():
             return
         try:

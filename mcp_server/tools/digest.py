@@ -49,7 +49,7 @@ def digest_lines(digest: Digest) -> list[str]:
     return lines
 
 
-def register(server: MCPServer, app: App) -> SideConnection:
+def register(server: MCPServer, app: App) -> None:
     side = SideConnection(app)
 
     @server.tool(annotations=READ)
@@ -72,5 +72,3 @@ def register(server: MCPServer, app: App) -> SideConnection:
         with tool_errors():
             now = datetime.now(timezone.utc)
             return await read_digest(side, app, parse_span(since, now), now)
-
-    return side
