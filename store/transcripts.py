@@ -83,13 +83,6 @@ def read_transcript(conn: sqlite3.Connection, chat_jid: str, message_id: str) ->
     return None if found is None else _row(tuple(found))
 
 
-def token_totals(conn: sqlite3.Connection) -> TokenUse:
-    r = conn.execute(
-        "SELECT sum(prompt_tokens), sum(output_tokens), sum(total_tokens) FROM transcripts"
-    ).fetchone()
-    return TokenUse(prompt_tokens=r[0], output_tokens=r[1], total_tokens=r[2])
-
-
 class TranscriptStore:
     """The bridge's writer for transcripts. Call from one thread at a time."""
 
