@@ -33,6 +33,7 @@ from bridge.control.versions import OUTDATED_KV
 from bridge.ingest.events import apply_event
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths, write_private, write_private_bytes
+from bridge.scheduler import Scheduler
 from bridge.send.gate import open_gate
 from bridge.send.sender import Sender, SendRefused
 from bridge.send.strictest import SecurityRegistry
@@ -43,8 +44,11 @@ from bridge.server.routes_core import routes as core_routes
 from bridge.server.routes_import import routes as import_routes
 from bridge.server.routes_messaging import routes as messaging_routes
 from bridge.server.routes_pairing import routes as pairing_routes
+from bridge.server.routes_schedule import routes as schedule_routes
 from bridge.server.routes_security import routes as security_routes
+from bridge.server.routes_transcribe import routes as transcribe_routes
 from bridge.settings import Settings
+from bridge.transcribe import Transcription
 from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,
@@ -104,6 +108,10 @@ class Bridge:
         self.autoreply = AutoReplyEngine(
             settings, transport=transport, sender=self.sender, writer=writer, reader=reader
         )
+        self.scheduler = Scheduler(
+            settings, transport=transport, sender=self.sender, writer=writer, reader=reader
+        )
+        self.transcription = Transcription(self)
         self.idle_exit = idle_exit
         self.started_at = datetime.now(timezone.utc)
         self.state = ConnectionState.disconnected
@@ -147,6 +155,8 @@ class Bridge:
         )
         await self.autoreply.start()
         await self._load_sync_state()
+        await self.scheduler.start()
+        await self.transcription.start()
         tasks = [
             asyncio.create_task(self._consume(), name="ingest"),
             asyncio.create_task(self._idle_watch(), name="idle"),
@@ -170,6 +180,10 @@ class Bridge:
             task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.autoreply.stop(), 1.5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.scheduler.stop(), 1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.transcription.stop(), 1.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.transport.stop(), 5)
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
@@ -241,10 +255,10 @@ class Bridge:
         self._last_activity = time.monotonic()
 
     def keep_alive(self) -> bool:
-        """Reasons to stay up with nobody attached: an auto-reply rule is on, or a history
-        sync is still arriving (whatsmeow deletes each chunk from the server once it is handed
-        to us, so a chunk cut off by an exit is gone for good)."""
-        return self.autoreply.active() or self._history_running()
+        """Reasons to stay up with nobody attached: an auto-reply rule is on, a scheduled send
+        is pending, or a history sync is still arriving (whatsmeow deletes each chunk from the
+        server once it is handed to us, so a chunk cut off by an exit is gone for good)."""
+        return self.autoreply.active() or self.scheduler.active() or self._history_running()
 
     def _history_running(self) -> bool:
         state = self._sync
@@ -292,6 +306,7 @@ class Bridge:
             self._wake(chat or event.message.chat_jid, event.message.id)
             # Every inbound delivery, new or repeated: the auto-reply ledger dedups, not ingest.
             self.autoreply.on_message(event.message)
+            self.transcription.on_message(event.message)
 
     async def _note_outdated(self, state: ConnectionState) -> None:
         """Remember a 405 "client outdated" for `whatsapp-mcp doctor` (bridge not running)."""
@@ -357,6 +372,8 @@ class Bridge:
             *autoreply_routes(self.autoreply),
             *import_routes(self),
             *security_routes(self.security),
+            *schedule_routes(self.scheduler),
+            *transcribe_routes(self.transcription),
         ]
         return routes
 

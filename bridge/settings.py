@@ -163,6 +163,30 @@ class Settings(BaseModel):
         description="Folders chat exports may be imported from by the import_chat_export tool "
         "(os.pathsep-separated absolute paths); empty means <data dir>/imports.",
     )
+    # issue 18: voice-note transcription, scheduled sends, digest.
+    transcribe: Literal["off", "contacts", "all"] = Field(
+        default="off",
+        description="Transcribe incoming voice notes automatically (the audio goes to Google): "
+        "off, contacts (saved contacts only) or all.",
+    )
+    transcribe_model: str = Field(
+        default="gemini-2.5-flash", min_length=1, description="Gemini model for transcripts."
+    )
+    schedule_grace: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds a scheduled send may still go out late (bridge was down); "
+        "later it is marked missed.",
+    )
+    timezone: str = Field(
+        default="", description="The user's IANA time zone; empty means this machine's zone."
+    )
+    digest_wait_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=10080,
+        description="A message counts as waiting for my answer once it is this old.",
+    )
 
 
 # name → (field, default shown in README). Booleans accept 1/true/yes/on.
@@ -199,6 +223,12 @@ ENV_VARS: dict[str, str] = {
     "WHATSAPP_MCP_MEDIA_ROOTS": "media_roots",
     # issue 17
     "WHATSAPP_MCP_IMPORT_ROOTS": "import_roots",
+    # issue 18
+    "WHATSAPP_MCP_TRANSCRIBE": "transcribe",
+    "WHATSAPP_MCP_TRANSCRIBE_MODEL": "transcribe_model",
+    "WHATSAPP_MCP_SCHEDULE_GRACE": "schedule_grace",
+    "WHATSAPP_MCP_TIMEZONE": "timezone",
+    "WHATSAPP_MCP_DIGEST_WAIT_MINUTES": "digest_wait_minutes",
 }
 # issue 16
 ENV_VARS.update(

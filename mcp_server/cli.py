@@ -24,7 +24,7 @@ from typing import NoReturn
 
 from bridge.control.client import BridgeError
 from bridge.settings import SettingsError
-from mcp_server.commands.base import EXIT_USAGE, Command, UsageError
+from mcp_server.commands.base import EXIT_USAGE, Command, UsageError, global_options
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,28 +33,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def _global_options(p: argparse.ArgumentParser, *, top: bool) -> None:
-    # Sub-level copies default to SUPPRESS so they only set what the user typed there.
-    default: object = None if top else argparse.SUPPRESS
-    p.add_argument("--data-dir", default=default, help="data directory (WHATSAPP_MCP_DATA_DIR)")
-    p.add_argument(
-        "--simulate",
-        action="store_true",
-        default=default,
-        help="use the simulated WhatsApp and its own data dir (WHATSAPP_MCP_SIMULATE=1)",
-    )
-    p.add_argument(
-        "--simulate-history",
-        type=int,
-        default=default,
-        metavar="N",
-        help="add N synthetic history messages in simulate mode",
-    )
-
-
 def _commands() -> list[Command]:
     # Imported here so `import mcp_server.cli` stays light; each module holds its commands.
-    from mcp_server.commands import autoreply, backup, core, data, doctor, service, status
+    from mcp_server.commands import autoreply, backup, core, data, doctor, schedule, service, status
 
     return [
         *core.COMMANDS,
@@ -64,16 +45,17 @@ def _commands() -> list[Command]:
         backup.COMMAND,
         doctor.COMMAND,
         *data.COMMANDS,
+        schedule.COMMAND,
     ]
 
 
 def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
     parser = _Parser(prog="whatsapp-mcp", description="WhatsApp MCP server")
-    _global_options(parser, top=True)
+    global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for command in commands:
         sp = sub.add_parser(command.name, help=command.help, description=command.help)
-        _global_options(sp, top=False)
+        global_options(sp, top=False)
         if command.add_args is not None:
             command.add_args(sp)
     return parser

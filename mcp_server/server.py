@@ -16,13 +16,16 @@ from mcp_server.schemas import compact_tool_schemas
 from mcp_server.tools import admin as tools_admin
 from mcp_server.tools import autoreply as tools_autoreply
 from mcp_server.tools import data as tools_data
+from mcp_server.tools import digest as tools_digest
 from mcp_server.tools import live as tools_live
 from mcp_server.tools import media as tools_media
 from mcp_server.tools import messaging as tools_messaging
 from mcp_server.tools import read as tools_read
 from mcp_server.tools import safety as tools_safety
+from mcp_server.tools import schedule as tools_schedule
 from mcp_server.tools import send as tools_send
 from mcp_server.tools import sim as tools_sim
+from mcp_server.tools import transcribe as tools_transcribe
 
 INSTRUCTIONS = """\
 Tools for the user's own WhatsApp account: read, search and send messages.
@@ -56,13 +59,16 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
         tools_read.register(server, app)
         tools_safety.register(server, app)
         tools_live.register(server, app)
+        tools_digest.register(server, app)  # issue 18
         prompts.register(server, app)
         resources.register(server, app)
     if "send" in settings.toolsets:
         tools_send.register(server, app)
         tools_messaging.register(server, app)
+        tools_schedule.register(server, app)  # issue 18
     if "media" in settings.toolsets:
         tools_media.register(server, app)
+        tools_transcribe.register(server, app)  # issue 18
     if "auto_reply" in settings.toolsets:
         tools_autoreply.register(server, app)
     if "admin" in settings.toolsets:

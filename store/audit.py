@@ -48,7 +48,7 @@ class SendLogEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     at: datetime
-    origin: str = Field(description="Who asked: tool, cli or auto_reply.")
+    origin: str = Field(description="Who asked: tool, cli, auto_reply or scheduled.")
     kind: str = Field(description="text, media, reaction, mark_read or typing.")
     recipient: str = Field(description="The chat JID the action was addressed to.")
     recipient_name: str | None = None

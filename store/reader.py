@@ -54,7 +54,7 @@ _BEST_NAME = "coalesce({p}saved_name, {p}push_name, {p}business_name)"
 _MSG_COLS = (
     "m.seq, m.id, m.chat_jid, m.sender, m.sender_name, m.content, m.timestamp, m.is_from_me, "
     "m.kind, m.caption, m.media_json, m.reply_to_id, m.reply_to_sender, m.edited, m.deleted, "
-    "m.is_auto_reply, m.is_placeholder, m.source"
+    "m.is_auto_reply, m.is_placeholder, m.source, m.transcript"
 )
 
 
@@ -270,6 +270,7 @@ class StoreReader:
         sender = None if from_me else r["sender"]
         text, hid_text = strip_hidden(r["content"])
         caption, hid_caption = strip_hidden(r["caption"])
+        transcript, hid_transcript = strip_hidden(r["transcript"])
         sender_name, hid_name = strip_hidden(
             (names.get(sender) if sender else None) or (None if from_me else r["sender_name"])
         )
@@ -312,6 +313,7 @@ class StoreReader:
             kind=_kind(r["kind"]),
             text=text,
             caption=caption,
+            transcript=transcript,
             media=media,
             reply_to=reply_to,
             reactions=[
@@ -322,7 +324,7 @@ class StoreReader:
             deleted=bool(r["deleted"]),
             is_auto_reply=bool(r["is_auto_reply"]),
             source=r["source"],
-            hidden_characters_removed=hid_text or hid_caption or hid_name,
+            hidden_characters_removed=hid_text or hid_caption or hid_name or hid_transcript,
         )
 
     # ------------------------------------------------------------------ counts and chats

@@ -10,6 +10,13 @@ from __future__ import annotations
 import sqlite3
 
 from store.errors import SchemaTooNew
+from store.schema_v5 import (
+    _V_ISSUE_12_WIRE,
+    _V_ISSUE_13_GROUP_OWNER,
+    _V_ISSUE_16_HISTORY_COVERAGE,
+    _V_ISSUE_17_IMPORT_SOURCE,
+    _V_ISSUE_18_TRANSCRIPTS_SCHEDULE,
+)
 from store.tx import transaction
 
 _V1 = """
@@ -230,59 +237,7 @@ CREATE TRIGGER messages_au AFTER UPDATE OF content, caption ON messages BEGIN
 END;
 """
 
-# Issue 12: what the protocol needs back when we answer a message. `sender_wire` is the sender
-# exactly as WhatsApp addressed it (an @lid in LID-addressed groups), which read receipts,
-# reaction keys and quotes must carry, beside the phone JID in `sender`; NULL means the same.
-# `ephemeral_expiration` is a disappearing-messages chat's timer in seconds, which our sends
-# must carry so they disappear too.
-_V_ISSUE_12_WIRE = """
-ALTER TABLE messages ADD COLUMN sender_wire TEXT;
-ALTER TABLE chats ADD COLUMN ephemeral_expiration INTEGER;
-"""
-
-# issue 16: what the phone said about each chat's history (whatsmeow's Conversation
-# endOfHistoryTransfer/Type). One row per chat the phone has spoken about; no row = not told.
-# `end_type`: 'complete' (the start of the chat is here), 'more_on_phone' (older messages stay
-# on the phone), 'no_access' (older messages exist but cannot be synced).
-_V_ISSUE_16_HISTORY_COVERAGE = """
-CREATE TABLE chat_history (
-    chat_jid TEXT PRIMARY KEY,
-    end_type TEXT NOT NULL CHECK (end_type IN ('complete', 'more_on_phone', 'no_access')),
-    updated_at INTEGER NOT NULL
-);
-"""
-
-# Issue 17: messages imported from a phone's "Export chat" file carry source = 'import' (synced
-# ones keep NULL). An export has no message ids, so a synced copy of an imported message arrives
-# later under its real id: the trigger then removes one matching imported copy (same chat,
-# direction, sender when known, text, time within a minute), so sync after import leaves one
-# row. The partial index keeps that lookup free for stores with no imports.
-_V_ISSUE_17_IMPORT_SOURCE = """
-ALTER TABLE messages ADD COLUMN source TEXT;
-CREATE INDEX messages_imported ON messages (chat_jid, timestamp) WHERE source = 'import';
-CREATE TRIGGER messages_import_dedupe AFTER INSERT ON messages WHEN new.source IS NULL BEGIN
-    DELETE FROM messages WHERE seq = (
-        SELECT i.seq FROM messages i
-        WHERE i.chat_jid = new.chat_jid AND i.source = 'import'
-          AND i.timestamp > new.timestamp - 60000 AND i.timestamp < new.timestamp + 60000
-          AND i.is_from_me = new.is_from_me
-          AND (i.sender IS NULL OR i.sender IS new.sender OR new.is_from_me)
-          AND (CASE WHEN i.kind = 'text' THEN i.content IS new.content
-                    ELSE new.kind <> 'text' END)
-        ORDER BY i.seq LIMIT 1);
-END;
-"""
-
-# Issue 13: who created each group (WhatsApp's group owner): creating a group is one of the
-# ways the user shows consent to sending there (bridge/send/policy.py). The send log by message
-# id tells the user's own messages (typed on the phone) from the ones we sent.
-_V_ISSUE_13_GROUP_OWNER = """
-ALTER TABLE chats ADD COLUMN owner_jid TEXT;
-CREATE INDEX send_log_by_message ON send_log (message_id) WHERE message_id IS NOT NULL;
-"""
-
-# Index i holds the script that takes the schema from version i to i + 1. Versions 5 on came
-# from parallel work; none had shipped when they were ordered here.
+# Index i holds the script that takes the schema from version i to i + 1.
 MIGRATIONS: list[str] = [
     _V1,
     _V2_SEND_LOG,
@@ -292,6 +247,7 @@ MIGRATIONS: list[str] = [
     _V_ISSUE_13_GROUP_OWNER,
     _V_ISSUE_16_HISTORY_COVERAGE,
     _V_ISSUE_17_IMPORT_SOURCE,
+    _V_ISSUE_18_TRANSCRIPTS_SCHEDULE,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

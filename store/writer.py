@@ -95,7 +95,7 @@ WHERE mm.kind = 'edit' AND mm.chat_jid = messages.chat_jid AND mm.message_id = m
 # A delete for everyone blanks the text and caption: the row stays, marked deleted, and the
 # words leave the FTS index too (StoreWriter._forget_deleted_text).
 _APPLY_DELETES = """
-UPDATE messages SET deleted = 1, content = NULL, caption = NULL
+UPDATE messages SET deleted = 1, content = NULL, caption = NULL, transcript = NULL
 FROM message_mutations mm
 WHERE mm.kind = 'delete' AND mm.chat_jid = messages.chat_jid AND mm.message_id = messages.id
   AND messages.seq >= ? AND (messages.deleted = 0 OR messages.content IS NOT NULL
@@ -114,7 +114,7 @@ WHERE messages.seq IN (
   AND mm.kind = 'edit' AND mm.chat_jid = messages.chat_jid AND mm.message_id = messages.id
 """
 _REAPPLY_DELETES = """
-UPDATE messages SET deleted = 1, content = NULL, caption = NULL
+UPDATE messages SET deleted = 1, content = NULL, caption = NULL, transcript = NULL
 WHERE seq IN (
     SELECT m.seq FROM message_mutations x CROSS JOIN messages m
     WHERE x.kind = 'delete' AND m.chat_jid = x.chat_jid AND m.id = x.message_id
@@ -129,7 +129,7 @@ WHERE mm.chat_jid = ? AND mm.kind = 'edit' AND messages.chat_jid = mm.chat_jid
   AND messages.id = mm.message_id AND (messages.edited = 0 OR messages.content IS NOT mm.content)
 """
 _APPLY_DELETES_IN_CHAT = """
-UPDATE messages SET deleted = 1, content = NULL, caption = NULL
+UPDATE messages SET deleted = 1, content = NULL, caption = NULL, transcript = NULL
 FROM message_mutations mm
 WHERE mm.chat_jid = ? AND mm.kind = 'delete' AND messages.chat_jid = mm.chat_jid
   AND messages.id = mm.message_id AND (messages.deleted = 0 OR messages.content IS NOT NULL

@@ -49,6 +49,18 @@ class Generated(BaseModel):
     attempts: int = 1
 
 
+class Transcribed(BaseModel):
+    """A voice note's transcript (issue 18), from bridge.autoreply.gemini.GeminiTranscriber."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    language: str | None = None
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+
+
 class Replier(Protocol):
     async def generate(self, request: ReplyRequest) -> Generated:
         """One reply, or ReplyRetryable / ReplyFailed. No retries: the engine owns them."""

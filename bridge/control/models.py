@@ -17,7 +17,7 @@ from store.models import MessageKind
 from store.sync_state import SyncState
 
 API_VERSION = 1
-Origin = Literal["tool", "cli", "auto_reply"]
+Origin = Literal["tool", "cli", "auto_reply", "scheduled"]
 # Requests still carry `origin` (older clients send it), but the bridge sets the audit origin
 # from the endpoint that was called: everything over the control API is "tool" (issue 13).
 

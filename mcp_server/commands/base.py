@@ -42,3 +42,23 @@ def settings_for(args: argparse.Namespace) -> Settings:
     # Children (the bridge) read the same values from the environment.
     os.environ.update(settings_env(s))
     return s
+
+
+def global_options(p: argparse.ArgumentParser, *, top: bool) -> None:
+    """--data-dir, --simulate, --simulate-history on the top parser and on every subcommand."""
+    # Sub-level copies default to SUPPRESS so they only set what the user typed there.
+    default: object = None if top else argparse.SUPPRESS
+    p.add_argument("--data-dir", default=default, help="data directory (WHATSAPP_MCP_DATA_DIR)")
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        default=default,
+        help="use the simulated WhatsApp and its own data dir (WHATSAPP_MCP_SIMULATE=1)",
+    )
+    p.add_argument(
+        "--simulate-history",
+        type=int,
+        default=default,
+        metavar="N",
+        help="add N synthetic history messages in simulate mode",
+    )

@@ -50,9 +50,9 @@ def register(server: MCPServer, app: App) -> None:
         ] = 20,
     ) -> SendLog:
         """The audit log of outbound actions (messages, media, reactions, read receipts): when,
-        who asked (tool, cli, auto_reply), the recipient, a SHA-256 and the length of the text
-        (never the text itself), and the outcome: sent, refused (with the reason and the setting
-        that would allow it) or failed. Use it when the user asks what was sent on their behalf
-        or why a send was refused."""
+        who asked (tool, cli, auto_reply, scheduled), the recipient, a SHA-256 and the length of
+        the text (never the text itself), and the outcome: sent, refused (with the reason and the
+        setting that would allow it) or failed. Use it when the user asks what was sent on their
+        behalf or why a send was refused."""
         with tool_errors():
             return SendLog(items=await log_reader.read(limit))

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.anyio
 MEDIA = {"send_file", "download_media"}
 SEND = {"send_message", "send_reaction", "mark_read"}
 READ = {"get_status", "list_chats", "get_chat", "list_messages", "search_messages"}
+SCHEDULE = {"schedule_message", "list_scheduled", "cancel_scheduled"}  # issue 18, toolset send
 
 
 async def tools_for(tmp_path: Path, **env: str) -> set[str]:
@@ -32,7 +33,7 @@ async def test_each_toolset_brings_its_own_tools(tmp_path: Path) -> None:
     media = await tools_for(tmp_path, WHATSAPP_MCP_TOOLSETS="read,media")
     assert MEDIA <= media and not SEND & media
     send = await tools_for(tmp_path, WHATSAPP_MCP_TOOLSETS="send")
-    assert send == SEND
+    assert send == SEND | SCHEDULE
 
 
 async def test_prompts_and_the_chat_resource_come_with_the_read_toolset(tmp_path: Path) -> None:

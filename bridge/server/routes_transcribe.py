@@ -1,0 +1,14 @@
+"""Control API for voice-note transcription (bridge/transcribe.py)."""
+
+from __future__ import annotations
+
+from bridge.control.transcribe import TranscribeRequest, TranscribeResponse
+from bridge.server.app import Route
+from bridge.transcribe import Transcription
+
+
+def routes(transcription: Transcription) -> list[Route]:
+    async def transcribe(req: TranscribeRequest) -> TranscribeResponse:
+        return await transcription.transcribe(req)
+
+    return [Route("POST", "/api/transcribe", transcribe, TranscribeRequest)]

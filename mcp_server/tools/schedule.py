@@ -1,0 +1,171 @@
+"""Scheduling tools: send a message later, list what is scheduled, cancel.
+
+The bridge stores and fires schedules (it is the store's only writer); every fire goes through
+its send gate with origin `scheduled`, judged by the policy and limits of that moment. Listing
+reads the store directly, so it works while the bridge or WhatsApp is down.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from typing import Annotated
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from bridge.control import schedule as control
+from bridge.settings import Settings
+from mcp_server.app import App
+from mcp_server.errors import tool_errors
+from mcp_server.tools.read import READ
+from mcp_server.tools.side_conn import SideConnection
+from store import scheduled as schedules
+from store.errors import StoreError
+from store.reader import StoreReader
+from store.scheduled import ScheduledMessage, ScheduleState
+
+SCHEDULE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+)
+CANCEL = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+
+class ScheduledView(BaseModel):
+    id: int = Field(description="Pass to cancel_scheduled.")
+    to: str = Field(description="The chat JID it goes (or went) to.")
+    chat_name: str | None = None
+    text: str = Field(description="The text as the user asked it to be sent.")
+    state: ScheduleState = Field(
+        description="pending, sending, sent, refused (by the send gate at fire time), failed, "
+        "missed (the bridge was down past the grace period; not sent) or cancelled."
+    )
+    when: str = Field(description="Due time in the user's zone.")
+    when_utc: str = Field(description="Due time in UTC.")
+    detail: str | None = Field(default=None, description="Why it was refused, failed or missed.")
+    message_id: str | None = Field(default=None, description="The sent message's id.")
+
+
+class ScheduledList(BaseModel):
+    items: list[ScheduledView] = Field(description="Pending first (soonest first), then others.")
+    pending: int
+
+
+def view(item: ScheduledMessage, settings: Settings, name: str | None = None) -> ScheduledView:
+    local, utc = control.describe(item.at, settings.timezone)
+    return ScheduledView(
+        id=item.id,
+        to=item.chat_jid,
+        chat_name=name,
+        text=item.text,
+        state=item.state,
+        when=local,
+        when_utc=utc,
+        detail=item.detail,
+        message_id=item.message_id,
+    )
+
+
+def register(server: MCPServer, app: App) -> None:
+    side = SideConnection(app)
+
+    async def names(jids: list[str]) -> dict[str, str | None]:
+        def lookup(r: StoreReader) -> dict[str, str | None]:
+            out: dict[str, str | None] = {}
+            for jid in set(jids):
+                try:
+                    out[jid] = r.resolve_recipient(jid)[1]
+                except StoreError:  # a name is a nicety; the JID is still shown
+                    out[jid] = None
+            return out
+
+        return await app.read(lookup)
+
+    @server.tool(annotations=SCHEDULE)
+    async def schedule_message(
+        to: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=200,
+                description="Recipient: a JID, a phone number with country code, or the exact "
+                "name of a contact, group or chat.",
+            ),
+        ],
+        text: Annotated[str, Field(min_length=1, max_length=65536, description="Message text.")],
+        at: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=80,
+                description="When to send: ISO 8601 with an offset (2026-12-24T08:00+01:00, or "
+                "…Z for UTC), or a local time followed by a time zone name (2026-12-24 08:00 "
+                "Europe/Berlin). A time without either is refused.",
+            ),
+        ],
+        reply_to: Annotated[
+            str | None,
+            Field(max_length=200, description="Id of a message in the same chat to quote."),
+        ] = None,
+    ) -> ScheduledView:
+        """Schedule a WhatsApp text message to be sent later from the user's account. The
+        bridge sends it at that time (it stays running while something is scheduled), through
+        the same safety gate as send_message, judged by the rules of that moment: if the
+        recipient is not allowed then, the send is refused and list_scheduled shows why. If
+        the bridge is not running at the time and more than the grace period passes, it is
+        marked missed, never sent late. Only schedule what the user asked for. Confirm the
+        returned time (shown in the user's zone and in UTC) with the user."""
+        with tool_errors():
+            when, zone = control.parse_when(
+                at, example_zone=app.settings.timezone or "Europe/Berlin"
+            )
+            control.check_future(when, datetime.now(timezone.utc), at)
+            chat_jid, chat_name = await app.read(lambda r: r.resolve_recipient(to))
+            client = await app.bridge()
+            item = await control.schedule(
+                client,
+                control.ScheduleRequest(
+                    to=chat_jid, text=text, at=when, zone=zone, reply_to=reply_to
+                ),
+            )
+        return view(item, app.settings, chat_name)
+
+    @server.tool(annotations=READ)
+    async def list_scheduled(
+        include_done: Annotated[
+            bool,
+            Field(description="Also list sent, refused, failed, missed and cancelled ones."),
+        ] = True,
+        limit: Annotated[int, Field(ge=1, le=200, description="Maximum number of items.")] = 50,
+    ) -> ScheduledList:
+        """Scheduled messages: pending ones first (soonest first), then what became of earlier
+        ones: sent, refused by the send gate (with the reason), failed, missed (the bridge was
+        down at the time) or cancelled. Times are in the user's zone and in UTC."""
+
+        def read(conn: sqlite3.Connection) -> tuple[list[ScheduledMessage], int]:
+            states = None if include_done else frozenset({"pending", "sending"})
+            items = schedules.list_scheduled(conn, states=states, limit=limit)
+            row = conn.execute("SELECT count(*) FROM scheduled_messages WHERE state = 'pending'")
+            return items, int(row.fetchone()[0])
+
+        with tool_errors():
+            items, pending = await side.run(read)
+            known = await names([i.chat_jid for i in items])
+        return ScheduledList(
+            items=[view(i, app.settings, known.get(i.chat_jid)) for i in items], pending=pending
+        )
+
+    @server.tool(annotations=CANCEL)
+    async def cancel_scheduled(
+        id: Annotated[int, Field(ge=1, description="The id from schedule_message/list_scheduled.")],
+    ) -> ScheduledView:
+        """Cancel a pending scheduled message so it is never sent. Messages already sent,
+        refused, missed or cancelled cannot be cancelled (list_scheduled shows each state)."""
+        with tool_errors():
+            client = await app.bridge()
+            item = await control.cancel(client, id)
+            known = await names([item.chat_jid])
+        return view(item, app.settings, known.get(item.chat_jid))
