@@ -11,44 +11,9 @@ from tests.architecture import violations
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# TEMPORARY, for the lead to empty after merging the parallel branches: modules other engineers
-# were editing while the tree was reorganised, so they were not split on this branch.
-# `bridge/transport/simulated/network.py` (417 lines) is in the same situation.
-TEMPORARY_OVERSIZE_ALLOWLIST = (
-    "store.reader",
-    "store.writer",
-    "store.autoreply",
-    "bridge.autoreply.engine",
-    "bridge.transport.simulated.seed",
-    "bridge.transport.simulated.network",
-    "bridge.transport.neonize.client",
-    "bridge.transport.neonize.convert",
-)
-# TEMPORARY, same reason (engineer 12 owns neonize/client.py): convert.py imports
-# `prepare_neonize_environment` from client.py, which imports convert lazily. The fix is to move
-# that function (and `_env_ready`) into `bridge/transport/neonize/env.py`.
-TEMPORARY_CYCLE_ALLOWLIST: tuple[tuple[str, str], ...] = ()
-
 
 def test_the_source_tree_keeps_the_import_contract() -> None:
-    assert (
-        violations(
-            ROOT,
-            oversize_allowed=TEMPORARY_OVERSIZE_ALLOWLIST,
-            cycles_allowed=TEMPORARY_CYCLE_ALLOWLIST,
-        )
-        == []
-    )
-
-
-def test_the_allowlists_name_only_modules_that_need_them() -> None:
-    """An allowlist entry that no longer applies is removed, so the lists only shrink."""
-    over = violations(ROOT, cycles_allowed=TEMPORARY_CYCLE_ALLOWLIST)
-    for name in TEMPORARY_OVERSIZE_ALLOWLIST:
-        path = name.replace(".", "/") + ".py"
-        assert any(v.startswith(f"{path}: ") for v in over), f"{name} is no longer oversize"
-    cycles = [v for v in violations(ROOT, max_lines=10**9) if v.startswith("import cycle")]
-    assert len(cycles) == len(TEMPORARY_CYCLE_ALLOWLIST), cycles
+    assert violations(ROOT) == []
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.transport.neonize.client import _unreachable_detail
+from bridge.transport.neonize.generation import unreachable_detail as _unreachable_detail
 from bridge.transport.protocol import ConnectionEvent, ConnectionState
 from mcp_server import login
 from tests.autoreply.harness import autoreply_settings, inprocess_bridge, sim, wait_until

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import store.reader
+import store.read.search
 from store.errors import InvalidArgument
 from store.models import HistoryBatch
 from store.reader import StoreReader
@@ -14,7 +14,7 @@ from tests.store.conftest import ALICE, BOB, msg
 
 @pytest.fixture
 def twelve_llamas(writer: StoreWriter, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store.reader, "RANK_CAP", 5)
+    monkeypatch.setattr(store.read.search, "RANK_CAP", 5)
     writer.ingest_history(
         HistoryBatch(
             messages=[
