@@ -127,6 +127,11 @@ def cmd_test(args: list[str]) -> int:
         if run(*step, check=False) != 0:
             log(f"FAILED: {' '.join(str(s) for s in step)}")
             return 1
+    # The whole suite runs in worker processes, a test file per worker at a time: most tests
+    # wait on a bridge or a server process, so four workers fit a 2-core machine. Given tests
+    # (`dev.py test tests/x.py`) run the same way unless the caller picks `-n` or `-p no:xdist`.
+    if not any(a.startswith("-n") or a == "no:xdist" for a in args):
+        args = ["-n", "4", "--dist", "loadfile", *args]
     rc = run(PY, "-m", "pytest", *args, check=False)
     if rc == 5:
         log("pytest collected no tests: that is a failure")

@@ -49,8 +49,8 @@ def test_after_a_simulated_run_every_file_is_private(data_dir: Path) -> None:
         server.initialize()
         server.wait_bridge()
         chats = server.tool("list_chats", {"limit": 5})["items"]
-        peer = next(c for c in chats if not c["is_group"])
-        server.tool("send_message", {"to": peer["jid"], "text": "files check"})
+        peer = next(c for c in chats if not c.get("group"))
+        server.tool("send_message", {"to": peer["chat"], "text": "files check"})
         assert paths.log.exists() and paths.messages_db.exists()
         assert _loose_modes(data_dir) == []
     finally:

@@ -44,8 +44,8 @@ def test_stop_is_not_undone_by_an_attached_server_until_a_tool_asks(data_dir: Pa
 
         # A tool that needs the bridge asks: it starts again and the mark is gone.
         chats = server.tool("list_chats", {"limit": 5})["items"]
-        peer = next(c for c in chats if not c["is_group"])
-        sent = server.tool("send_message", {"to": peer["jid"], "text": "back again"})
+        peer = next(c for c in chats if not c.get("group"))
+        sent = server.tool("send_message", {"to": peer["chat"], "text": "back again"})
         assert sent["id"]
         second = server.wait_bridge()
         assert second != first

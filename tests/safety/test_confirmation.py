@@ -68,7 +68,7 @@ async def test_a_first_contact_is_shown_to_the_person_and_sent_only_if_they_acce
         assert mine(msgs["items"]) == []
         # A saved contact and a fresh text: nothing to ask.
         maria = next(x for x in chats if x["name"] == "Maria García")
-        await call(c, "send_message", to=maria["jid"], text="See you at 8")
+        await call(c, "send_message", to=maria["chat"], text="See you at 8")
         assert len(decline.shown) == 1
     async with Client(build_server(settings), cache=None, elicitation_callback=accept) as c:
         await seeded(c)
@@ -87,11 +87,11 @@ async def test_a_text_repeating_another_chat_is_confirmed_even_to_a_saved_contac
     decline = Person("decline")
     async with Client(build_server(settings), cache=None, elicitation_callback=decline) as c:
         chats = await seeded(c)
-        people = [x for x in chats if not x["is_group"]]
+        people = [x for x in chats if not x.get("group")]
         source, target = people[0], people[1]
-        page = await call(c, "list_messages", chat=source["jid"], limit=20)
+        page = await call(c, "list_messages", chat=source["chat"], limit=20)
         long = next(m["text"] for m in page["items"] if m["text"] and len(m["text"]) >= 30)
-        err = await error_of(c, "send_message", to=target["jid"], text=long)
+        err = await error_of(c, "send_message", to=target["chat"], text=long)
         assert "declined_by_user" in err
         assert "repeats a message from another chat" in decline.shown[0]
 
@@ -122,11 +122,11 @@ async def test_a_file_is_shown_with_its_name_before_it_is_sent(paths: DataPaths)
         chats = await seeded(c)
         maria = next(x for x in chats if x["name"] == "Maria García")
         err = await error_of(
-            c, "send_file", to=maria["jid"], path="contract.txt", caption="As promised"
+            c, "send_file", to=maria["chat"], path="contract.txt", caption="As promised"
         )
         assert "declined_by_user" in err
         shown = decline.shown[0]
         assert "contract.txt" in shown and "As promised" in shown and "Maria García" in shown
     async with Client(build_server(settings), cache=None, elicitation_callback=accept) as c:
-        sent = await call(c, "send_file", to=maria["jid"], path="contract.txt")
+        sent = await call(c, "send_file", to=maria["chat"], path="contract.txt")
         assert sent["filename"] == "contract.txt" and len(accept.shown) == 1

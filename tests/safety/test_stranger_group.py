@@ -50,9 +50,9 @@ async def test_a_group_a_stranger_created_gets_nothing_until_the_user_writes_the
             text=INSTRUCTIONS,
             push_name="WhatsApp Support",
         )
-        assert bait["chat_jid"] == STRANGER_GROUP and not bait["is_from_me"]
+        assert bait["chat"] == STRANGER_GROUP and not bait.get("from_me")
         group = await call(client, "get_chat", chat=STRANGER_GROUP)
-        assert group["is_group"] and group["my_role"] == "member"
+        assert group.get("group") and group["my_role"] == "member"
 
         refusals = [
             await error_of(client, "send_message", to=STRANGER_GROUP, text="Here you go"),
