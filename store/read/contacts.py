@@ -177,7 +177,9 @@ class ContactQueries(SearchQueries):
             return self.resolve_recipient(text)
         matches = self._name_matches(text, chats_only=False)
         if matches and not any(m.exact for m in matches):
-            shown = [f"{m.name} ({jids.phone_of(m.jid) or m.jid})" for m in matches[:5]]
+            # Who is who (saved contact, a name someone chose, group): two people may show the
+            # same name, and the next call must be able to pick the right number.
+            shown = [m.who() for m in matches[:5]]
             raise NotFound(
                 f"No contact, group or chat is named exactly {fts.shorten_for_error(text)!r}; "
                 f"did you mean {' or '.join(shown)}? Pass the full name or the number as `to`."

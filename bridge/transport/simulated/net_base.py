@@ -102,7 +102,8 @@ class SimulatedBase:
 
         self._state = ConnectionState.disconnected
         self._paired = True
-        self._queue: asyncio.Queue[TransportEvent] = asyncio.Queue()
+        # None ends the stream: the bridge's ingest runs until then (issue 12's ordered stop).
+        self._queue: asyncio.Queue[TransportEvent | None] = asyncio.Queue()
         self._drained = asyncio.Event()
         # Live ids are new on every start: a restarted bridge must not reuse an id the store
         # already holds (the send would collide with a stored message and never appear).
@@ -141,6 +142,8 @@ class SimulatedBase:
         while True:
             event = await self._queue.get()
             self._drained.set()
+            if event is None:
+                return
             yield event
 
     def _emit(self, event: TransportEvent) -> None:

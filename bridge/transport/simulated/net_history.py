@@ -46,6 +46,7 @@ class SimulatedHistory(SimulatedBase):
         await self._cancel_tasks()
         if self._state not in (ConnectionState.disconnected, ConnectionState.logged_out):
             self._set_state(ConnectionState.disconnected)
+        self._queue.put_nowait(None)  # everything emitted so far, then the end of the stream
 
     async def inject_event(self, event: TransportEvent) -> None:
         """Push any raw event into the stream (tests)."""
