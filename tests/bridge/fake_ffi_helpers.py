@@ -86,7 +86,7 @@ class FakeBridge:
         except BridgeError:
             return False
 
-    def wait_for(self, cond: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    def wait_for(self, cond: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
         """Poll a real condition; the bridge must stay alive meanwhile."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -160,6 +160,7 @@ def test_stop_during_a_dial_that_hangs_exits_within_10_s(
     bridge.scenario["dial_hang"] = 60.0
     bridge.start()
     bridge.wait_for(lambda: bridge.calls("Neonize")[-1]["paired"], "a paired dial")
-    assert bridge.status().state is ConnectionState.connecting
+    # The dial has begun; the bridge reports it as soon as its connect thread gets the CPU.
+    bridge.wait_for(lambda: bridge.status().state is ConnectionState.connecting, "connecting")
     assert bridge.cli_stop() < 10
     assert bridge.proc is not None and bridge.proc.returncode == 0, bridge.tail()
