@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge.control.media_paths import folder_list, is_inside
 from store.chat_export.run import BadLineReport, ImportReport
 from store.errors import InvalidArgument
 
@@ -55,26 +56,7 @@ class ImportProgress(BaseModel):
 
 def import_roots(raw: str, data_dir: Path) -> list[Path]:
     """The allowed import folders, resolved; empty means `<data dir>/imports`."""
-    out: list[Path] = []
-    for part in raw.split(os.pathsep):
-        part = part.strip()
-        if not part:
-            continue
-        p = Path(part).expanduser()
-        if not p.is_absolute():
-            raise InvalidArgument(
-                f"WHATSAPP_MCP_IMPORT_ROOTS entry {part!r} is not an absolute path; list absolute "
-                f"folders separated by {os.pathsep!r}."
-            )
-        out.append(Path(os.path.realpath(p)))
-    return out or [Path(os.path.realpath(data_dir / "imports"))]
-
-
-def _inside(path: str, root: Path) -> bool:
-    try:
-        return os.path.commonpath([path, str(root)]) == str(root)
-    except ValueError:
-        return False
+    return folder_list(raw, data_dir / "imports", "WHATSAPP_MCP_IMPORT_ROOTS")
 
 
 def check_import_path(raw: str, roots: list[Path]) -> Path:
@@ -90,7 +72,7 @@ def check_import_path(raw: str, roots: list[Path]) -> Path:
             f"({where})."
         )
     real = os.path.realpath(given if given.is_absolute() else roots[0] / given)
-    if not any(_inside(real, root) for root in roots):
+    if not any(is_inside(real, root) for root in roots):
         raise InvalidArgument(
             f"path {raw!r} is outside the import folder. Exports can be imported only from: "
             f"{where}. Copy the .txt or .zip into {roots[0]} and call import_chat_export with "

@@ -18,8 +18,10 @@ class MediaFileError(InvalidArgument):
     """A file cannot be sent (outside the allowed folders, too big, wrong type)."""
 
 
-def parse_roots(raw: str, data_dir: Path) -> list[Path]:
-    """The allowed folders, resolved: `raw` is os.pathsep-separated; empty means the outbox."""
+def folder_list(
+    raw: str, default: Path, setting: str, error: type[InvalidArgument] = InvalidArgument
+) -> list[Path]:
+    """Folders from an os.pathsep-separated setting, resolved; empty means `default`."""
     out: list[Path] = []
     for part in raw.split(os.pathsep):
         part = part.strip()
@@ -27,12 +29,17 @@ def parse_roots(raw: str, data_dir: Path) -> list[Path]:
             continue
         p = Path(part).expanduser()
         if not p.is_absolute():
-            raise MediaFileError(
-                f"WHATSAPP_MCP_MEDIA_ROOTS entry {part!r} is not an absolute path; list absolute "
+            raise error(
+                f"{setting} entry {part!r} is not an absolute path; list absolute "
                 f"folders separated by {os.pathsep!r}."
             )
         out.append(Path(os.path.realpath(p)))
-    return out or [Path(os.path.realpath(data_dir / "outbox"))]
+    return out or [Path(os.path.realpath(default))]
+
+
+def parse_roots(raw: str, data_dir: Path) -> list[Path]:
+    """The folders files may be sent from; empty means the outbox."""
+    return folder_list(raw, data_dir / "outbox", "WHATSAPP_MCP_MEDIA_ROOTS", MediaFileError)
 
 
 def is_inside(path: str, root: Path) -> bool:
