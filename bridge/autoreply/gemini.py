@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import TypedDict
 
 import httpx2
 from google import genai
@@ -48,7 +49,9 @@ def _api_error(exc: errors.APIError) -> ReplyRetryable | ReplyFailed:
     return ReplyFailed(message)
 
 
-class GeminiReplier:
+class _GeminiDoor:
+    """One lazily made google-genai client per use (auto-reply, transcripts), closed with it."""
+
     def __init__(self, model: str) -> None:
         self.model = model
         self._client: genai.Client | None = None
@@ -58,6 +61,29 @@ class GeminiReplier:
             self._client = _new_client()
         return self._client
 
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aio.aclose()
+            self._client.close()
+            self._client = None
+
+
+class _Tokens(TypedDict):
+    prompt_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+
+
+def _tokens(response: types.GenerateContentResponse) -> _Tokens:
+    usage = response.usage_metadata
+    return _Tokens(
+        prompt_tokens=usage.prompt_token_count if usage else None,
+        output_tokens=usage.candidates_token_count if usage else None,
+        total_tokens=usage.total_token_count if usage else None,
+    )
+
+
+class GeminiReplier(_GeminiDoor):
     async def generate(self, request: ReplyRequest) -> Generated:
         client = self._get_client()
         config = types.GenerateContentConfig(
@@ -85,19 +111,7 @@ class GeminiReplier:
             raise ReplyFailed(
                 f"Gemini returned no text (block reason: {reason}, finish reason: {finish})."
             )
-        usage = response.usage_metadata
-        return Generated(
-            text=text,
-            prompt_tokens=usage.prompt_token_count if usage else None,
-            output_tokens=usage.candidates_token_count if usage else None,
-            total_tokens=usage.total_token_count if usage else None,
-        )
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aio.aclose()
-            self._client.close()
-            self._client = None
+        return Generated(text=text, **_tokens(response))
 
 
 # issue 18: voice-note transcription. Same door, same rules: no tools, the SDK's retries off
@@ -116,15 +130,10 @@ _TRANSCRIPT_SCHEMA = {
 }
 
 
-class GeminiTranscriber:
-    def __init__(self, model: str) -> None:
-        self.model = model
-        self._client: genai.Client | None = None
-
+class GeminiTranscriber(_GeminiDoor):
     async def transcribe(self, audio: bytes, mime_type: str) -> Transcribed:
         """One transcript, or ReplyRetryable / ReplyFailed. No retries here."""
-        if self._client is None:
-            self._client = _new_client()
+        client = self._get_client()
         config = types.GenerateContentConfig(
             system_instruction=TRANSCRIBE_INSTRUCTION,
             tools=None,  # explicitly none: a recording must have nothing to act through
@@ -142,7 +151,7 @@ class GeminiTranscriber:
             )
         ]
         try:
-            response = await self._client.aio.models.generate_content(
+            response = await client.aio.models.generate_content(
                 model=self.model, contents=contents, config=config
             )
         except errors.APIError as exc:
@@ -159,17 +168,4 @@ class GeminiTranscriber:
                 language = str(lang).strip() or None if lang else None  # pyright: ignore[reportUnknownArgumentType]
         except ValueError:
             pass  # not JSON after all: the plain text is the transcript
-        usage = response.usage_metadata
-        return Transcribed(
-            text=text,
-            language=language,
-            prompt_tokens=usage.prompt_token_count if usage else None,
-            output_tokens=usage.candidates_token_count if usage else None,
-            total_tokens=usage.total_token_count if usage else None,
-        )
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aio.aclose()
-            self._client.close()
-            self._client = None
+        return Transcribed(text=text, language=language, **_tokens(response))
