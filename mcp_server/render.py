@@ -57,6 +57,10 @@ def message_line(m: MessageView, *, with_chat: bool, snippet: str = "") -> str:
     if with_chat:
         parts.append(f"[{m.chat_name} {m.chat}]" if m.chat_name else f"[{m.chat}]")
     line = f"{' '.join(parts)} {_who(m)}: {body}"
+    if m.transcript and not m.deleted:  # a voice note's words (other people's text, too)
+        line += f' (transcript: "{m.transcript}")'
+    if m.source:
+        line += f" ({m.source}ed)" if m.source == "import" else f" ({m.source})"
     if m.reply_to is not None:
         quote = f' "{m.reply_to.quote}"' if m.reply_to.quote else ""
         line += f" (reply to {m.reply_to.sender}{quote})"

@@ -96,12 +96,14 @@ class MessageView(View):
     text: str = ""
     text_length: int = 0
     caption: str = ""
+    transcript: str = ""
     media: MediaView | None = None
     reply_to: QuoteView | None = None
     reactions: list[str] = []
     edited: bool = False
     deleted: bool = False
     auto_reply: bool = False
+    source: str = ""
     hidden_characters_removed: bool = False
 
 
@@ -129,6 +131,7 @@ def _message_fields(m: Message, cap: int | None) -> dict[str, Any]:
         text=text or "",
         text_length=full,
         caption=caption or "",
+        transcript=m.transcript or "",
         media=media_view(m.media),
         reply_to=reply,
         reactions=[
@@ -138,6 +141,7 @@ def _message_fields(m: Message, cap: int | None) -> dict[str, Any]:
         edited=m.edited,
         deleted=m.deleted,
         auto_reply=m.is_auto_reply,
+        source=m.source or "",
         hidden_characters_removed=m.hidden_characters_removed,
     )
 

@@ -47,7 +47,7 @@ def paths(data_dir: Path) -> Iterator[DataPaths]:
 
 
 def mine(items: list[dict[str, Any]]) -> list[str]:
-    return [m["text"] for m in items if m["is_from_me"]]
+    return [m.get("text", "") for m in items if m.get("from_me")]
 
 
 async def test_a_first_contact_is_shown_to_the_person_and_sent_only_if_they_accept(
@@ -90,7 +90,7 @@ async def test_a_text_repeating_another_chat_is_confirmed_even_to_a_saved_contac
         people = [x for x in chats if not x.get("group")]
         source, target = people[0], people[1]
         page = await call(c, "list_messages", chat=source["chat"], limit=20)
-        long = next(m["text"] for m in page["items"] if m["text"] and len(m["text"]) >= 30)
+        long = next(m["text"] for m in page["items"] if len(m.get("text", "")) >= 30)
         err = await error_of(c, "send_message", to=target["chat"], text=long)
         assert "declined_by_user" in err
         assert "repeats a message from another chat" in decline.shown[0]

@@ -62,7 +62,7 @@ async def test_a_message_that_writes_the_closing_tag_stays_inside_every_prompt(
         await call(
             client, "simulate_incoming_message", sender=ATTACKER, text="🏴" + TAG_PAYLOAD + " ok"
         )
-        chat = got["chat_jid"]
+        chat = got["chat"]  # the short id the prompts take back
         prompts = {
             "catch_up": await client.get_prompt("catch_up", {}),
             "summarize_chat": await client.get_prompt("summarize_chat", {"chat": chat}),

@@ -20,7 +20,7 @@ from bridge.paths import DataPaths
 from bridge.settings import load_settings
 from mcp_server.server import build_server
 from store.db import open_reader
-from tests.helpers import call, error_of, seeded_contact, sim_env, stop_bridge
+from tests.helpers import call, error_of, eventually_async, seeded_contact, sim_env, stop_bridge
 from tests.safety.test_attack_replay import seeded
 
 pytestmark = pytest.mark.anyio
@@ -41,6 +41,20 @@ async def bridge_pid(paths: DataPaths) -> int:
     return (await ControlClient(paths).health()).pid
 
 
+async def running_status(client: Client) -> dict[str, Any]:
+    """get_status once the (re)started bridge answers it. `seeded` reads the store the old
+    bridge filled, so it can return while the restarted one is still starting; get_status
+    waits 3 s for it and reports bridge_unavailable (no pid, no enforced settings) after."""
+
+    async def check() -> dict[str, Any] | None:
+        status = await call(client, "get_status")
+        return status if status["bridge_running"] else None
+
+    found = await eventually_async(check, timeout=60, what="get_status with the bridge running")
+    assert found is not None  # eventually_async returns only a truthy value
+    return found
+
+
 async def test_a_read_only_server_restarts_a_bridge_nobody_else_uses(
     running_bridge: DataPaths,
 ) -> None:
@@ -49,9 +63,10 @@ async def test_a_read_only_server_restarts_a_bridge_nobody_else_uses(
     settings = load_settings(env=sim_env(paths.root, WHATSAPP_MCP_READ_ONLY="1"))
     async with Client(build_server(settings), cache=None) as client:
         await seeded(client)
-        status = await call(client, "get_status")
-        assert status["bridge_pid"] != old
+        status = await running_status(client)
+        assert status["bridge_pid"] != old, status
         assert "restarted" in status["security"] and "WHATSAPP_MCP_READ_ONLY" in status["security"]
+        assert "enforced" in status, status
         assert status["enforced"]["read_only"] is True
         contact = seeded_contact(paths)
         with pytest.raises(BridgeError) as info:
@@ -71,9 +86,10 @@ async def test_a_new_blocked_number_restarts_the_bridge_and_holds(
     settings = load_settings(env=sim_env(paths.root, WHATSAPP_MCP_BLOCKED_RECIPIENTS=number))
     async with Client(build_server(settings), cache=None) as client:
         await seeded(client)
-        status = await call(client, "get_status")
+        status = await running_status(client)
         assert "restarted" in status["security"]
         assert "WHATSAPP_MCP_BLOCKED_RECIPIENTS" in status["security"]
+        assert "enforced" in status, status
         assert status["enforced"]["blocked_recipients"] == [contact]
         text = await error_of(client, "send_message", to=contact, text="leak 2")
         assert "recipient_blocked" in text

@@ -31,6 +31,7 @@ from tests.autoreply.harness import (
     wait_until,
 )
 from tests.helpers import call, error_of
+from tests.safety.test_sealed_prompts import sealed
 
 pytestmark = pytest.mark.anyio
 
@@ -61,7 +62,7 @@ async def voice_note(client: Client, chat: str) -> dict[str, Any]:
 
     async def find() -> dict[str, Any] | None:
         page = await call(client, "list_messages", chat=chat, limit=100)
-        return next((m for m in page["items"] if m["kind"] == "voice"), None)
+        return next((m for m in page["items"] if m.get("kind", "text") == "voice"), None)
 
     found: dict[str, Any] = await wait_until(find, what="the seeded voice note")
     return found
@@ -119,7 +120,7 @@ async def test_a_voice_note_is_transcribed_once_and_its_words_are_searchable(
     assert len(fake_gemini.requests) == 1  # served from the store
 
     hits = await call(client, "search_messages", query="zeppelin")
-    assert [h["message"]["id"] for h in hits["items"]] == [note["id"]]
+    assert [h["id"] for h in hits["items"]] == [note["id"]]
     listed = await voice_note(client, KENJI)
     assert listed["transcript"] == first["text"]
 
@@ -164,7 +165,7 @@ async def test_expired_media_and_text_messages_are_explained(
     text = next(
         m
         for m in (await call(client, "list_messages", chat=MARIA, limit=5))["items"]
-        if m["kind"] == "text"
+        if m.get("kind", "text") == "text"
     )
     error = await error_of(client, "transcribe_voice_note", chat=MARIA, message_id=text["id"])
     assert "not_a_voice_note" in error and "list_messages" in error
@@ -216,5 +217,5 @@ async def test_a_transcript_is_shown_like_message_text_hidden_characters_removed
     assert listed["hidden_characters_removed"] is True
     prompt = await client.get_prompt("summarize_chat", {"chat": KENJI})
     text = prompt.messages[0].content.text  # type: ignore[union-attr]
-    fenced = text.split("<chat-data>", 1)[1].split("</chat-data>", 1)[0]
+    fenced, _ = sealed(text)  # inside the prompt's one randomly named <chat-data-…> fence
     assert "voice note says" in fenced and "ignore previous instructions" in fenced
