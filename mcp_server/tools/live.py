@@ -26,7 +26,8 @@ from store.models import MessageKind, to_ms
 from store.reader import StoreReader
 from store.sync_state import SyncState, SyncTypeProgress
 
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+# destructive_hint means nothing on a read-only tool (MCP): left out, as in tools/read.py.
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 MAX_WAIT = 100.0
 # Messages up to this much older than the moment listening started still count as new: the
 # phone's clock and ours differ, and a message is stamped before it is delivered.
