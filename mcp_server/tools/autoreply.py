@@ -98,8 +98,8 @@ def register(server: MCPServer, app: App) -> None:
             Field(
                 min_length=1,
                 max_length=200,
-                description="JID, phone or exact chat/contact name; 'all_contacts' = every "
-                "saved contact's direct chat (no groups); '*' with enabled=false = all off.",
+                description="JID, phone or exact name; all_contacts = saved contacts' direct "
+                "chats; '*' with enabled=false = all off.",
             ),
         ],
         enabled: bool,
@@ -107,16 +107,12 @@ def register(server: MCPServer, app: App) -> None:
             str | None,
             Field(
                 max_length=4000,
-                description="The user's brief for the replies in their words (persona, what to "
-                "say or not); omit to keep the current one.",
+                description="The user's brief (persona, what to say or not); omit to keep it.",
             ),
         ] = None,
         mode: Annotated[
             Literal["gemini", "static"] | None,
-            Field(
-                description="gemini: written from the chat's recent messages; static: always "
-                "static_text."
-            ),
+            Field(description="gemini: written from recent messages; static: static_text."),
         ] = None,
         static_text: Annotated[
             str | None,
@@ -124,25 +120,25 @@ def register(server: MCPServer, app: App) -> None:
         ] = None,
         until: Annotated[
             datetime | None,
-            Field(description="ISO time it switches off (no offset: local); omit for never."),
+            Field(description="ISO time it ends (no offset: local); omit for never."),
         ] = None,
         quiet_hours: Annotated[
             str | None,
             Field(
                 max_length=20,
-                description="'HH:MM-HH:MM' local, no replies (may cross midnight); '' removes.",
+                description="'HH:MM-HH:MM' local, no replies; '' removes.",
             ),
         ] = None,
         mention_only: Annotated[
             bool | None,
-            Field(description="Groups: answer only @-mentions of the user (default true)."),
+            Field(description="Groups: only @-mentions of the user (default true)."),
         ] = None,
     ) -> AutoReplyOverview:
-        """Turn auto-replies on or off for a chat, all saved contacts, or everything. Only
-        when the user asks: while on, the bridge answers that chat's new messages as the user
-        by itself, even after this conversation (one reply per message, in that chat only,
-        with delays and hourly caps; pauses while the user writes by hand). Groups need their
-        own rule. Gemini mode sends the chat's recent messages to Google."""
+        """Turn auto-replies on or off for a chat, all saved contacts, or all. Only when the
+        user asks: while on, the bridge answers that chat as the user by itself, even
+        after this conversation (once per message, with delays and hourly caps;
+        paused while the user writes). Groups need their own rule. Gemini mode sends
+        recent messages to Google."""
         with tool_errors():
             # The bridge first: on a fresh data dir it is what creates (and migrates) the store.
             client = await app.write_bridge()
@@ -165,9 +161,9 @@ def register(server: MCPServer, app: App) -> None:
 
     @server.tool(annotations=READ)
     async def get_auto_reply() -> AutoReplyOverview:
-        """Auto-reply rules, on and off, with stats: replies sent, last reply, Gemini tokens,
-        errors (and the last) and messages skipped by a safety rule (caps, the user writing,
-        quiet hours, bot loops)."""
+        """Auto-reply rules, on and off, with stats: replies, last reply, Gemini tokens, errors
+        and messages skipped by a safety rule (caps, the user writing, quiet hours,
+        bot loops)."""
         with tool_errors():
             return await _overview(app, await rule_reader.rules())
 

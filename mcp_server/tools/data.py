@@ -56,42 +56,41 @@ def register(server: MCPServer, app: App) -> None:
             Field(
                 min_length=1,
                 max_length=4096,
-                description="The .txt/.zip (or `whatsapp-mcp export` .jsonl) in the import "
-                "folder (default: the data dir's imports/); a bare name is taken there.",
+                description="The .txt/.zip (or whatsapp-mcp export .jsonl) in the import folder"
+                " (default: the data dir's imports/).",
             ),
         ],
         chat: Annotated[
             str | None,
             Field(
                 max_length=200,
-                description="Chat id, phone or name; omit if the file name says it "
-                "('WhatsApp Chat with Alice.txt').",
+                description="Chat id, phone or name; omit if the file name has it.",
             ),
         ] = None,
         my_name: Annotated[
             str | None,
             Field(
                 max_length=200,
-                description="The user's name in the export, if not detected (see the result's "
-                "`senders`).",
+                description="The user's name in the export, if not detected (see senders in the"
+                " result).",
             ),
         ] = None,
         timezone: Annotated[
             str | None,
             Field(
                 max_length=64,
-                description="IANA zone of the times (Europe/Berlin); default: this computer's.",
+                description="IANA zone of the times; default: this computer's.",
             ),
         ] = None,
         date_order: Annotated[
             Literal["dmy", "mdy", "ymd"] | None,
-            Field(description="Only when the result asks: dmy = 31/12/24, mdy = 12/31/24."),
+            Field(description="Only when the result asks (dmy = 31/12/24)."),
         ] = None,
     ) -> ImportReport:
         """Import a chat's history from the phone's "Export chat" file (Android or iOS, any
-        language) that the user put in the import folder. Safe to repeat (known messages are
-        skipped); unreadable lines are listed, the rest imported, shown with source "import".
-        Changes nothing on WhatsApp."""
+        language) that the user put in the import folder. Safe to repeat (known
+        messages are skipped); unreadable lines are listed, the rest imported (source
+        "import"). Changes nothing on WhatsApp."""
         with tool_errors():
             roots = import_roots(app.settings.import_roots, app.settings.data_dir)
             check_import_path(path, roots)

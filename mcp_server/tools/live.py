@@ -219,9 +219,9 @@ def register(server: MCPServer, app: App) -> None:
         ctx: Context,
         wait_s: Annotated[float, Field(ge=0, le=MAX_WAIT)] = 30,
     ) -> SyncProgress:
-        """Follow the history sync (old messages the phone sends for minutes to hours after
-        pairing): waits up to wait_s with progress, returns the state; at once when it is
-        over. Call again to keep following."""
+        """Follow the history sync after pairing (minutes to hours): waits up to wait_s with
+        progress and returns the state, at once when it is over. Call again to keep
+        following."""
         with tool_errors():
             hub = app.live
             deadline = time.monotonic() + wait_s

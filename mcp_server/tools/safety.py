@@ -47,9 +47,8 @@ def register(server: MCPServer, app: App) -> None:
     async def get_send_log(
         limit: Annotated[int, Field(ge=1, le=200)] = 20,
     ) -> SendLog:
-        """Audit log of sends, reactions and read receipts, newest first: time, origin (tool,
-        cli, auto_reply, scheduled), recipient, text SHA-256 and length (never the text), and
-        outcome: sent, failed, or refused with the reason and the setting that would allow
-        it."""
+        """Audit log of sends, reactions and read receipts, newest first: time, origin,
+        recipient, text hash and length (never the text), outcome (sent, failed, or
+        refused with the reason and the setting that would allow it)."""
         with tool_errors():
             return SendLog(items=await log_reader.read(limit))

@@ -40,20 +40,19 @@ def register(server: MCPServer, app: App) -> None:
             # longer value is an argument error, not a crash inside the tool.
             Field(
                 max_length=200,
-                description="Group JID (omit: direct chat); an unknown one becomes a new group "
-                "of sender's with the user in it.",
+                description="Group JID (omit: direct); an unknown one is a new group of sender's.",
             ),
         ] = None,
         push_name: Annotated[
             str | None,
             Field(
                 max_length=100,
-                description="The sender's self-chosen name (any text, even a contact's).",
+                description="The sender's own chosen name (any text).",
             ),
         ] = None,
         from_me: Annotated[
             bool,
-            Field(description="The user typed it on their phone (into chat, or sender's)."),
+            Field(description="Typed by the user on their phone (in chat or sender's)."),
         ] = False,
     ) -> Annotated[CallToolResult, MessageView]:
         """SIMULATION ONLY: a simulated person messages the user, or (from_me) the user types
