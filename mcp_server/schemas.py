@@ -1,11 +1,17 @@
 """Smaller tool definitions: every host sends all of them to the model on every turn.
 
 pydantic's JSON schemas carry a `title` for every property and model; input schemas lose
-those (they keep descriptions and defaults: those guide the model's calls). Output schemas
-are published flat: each top-level field with its JSON type, nested objects and arrays as
-`object`/`array`. That is what hosts handle well (nested output schemas break some), it is
-still true of every result (the SDK validates results against the full pydantic model), and
-it keeps 18 tools' definitions near 15 KB instead of 50 KB.
+those (they keep descriptions, defaults, enums and number bounds: those guide the model's
+calls). Top-level string arguments lose `minLength`/`maxLength` as well: they are safety caps
+(200 characters for a name or id, 65,536 for a text) no call comes near, and the server still
+enforces every one, answering an argument error that names the argument.
+
+Output schemas are published flat: the top-level field names, without types or `required`.
+They are a contract for clients more than text for the model (which reads the results), nested
+ones break some hosts, and every result is still checked in full (the SDK validates it against
+the pydantic model).
+Typed output fields, `required` and the string bounds made up 4.9 KB of the 27 tools'
+definitions (benchmarks/README.md has the total).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 _INPUT_DROP = frozenset({"title"})
+_STRING_BOUNDS = ("minLength", "maxLength")
 
 
 def compact_schema(node: Any, drop: frozenset[str]) -> Any:
@@ -51,36 +58,20 @@ def optional_as_omittable(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _json_type(prop: dict[str, Any], defs: dict[str, Any]) -> Any:
-    ref = prop.get("$ref")
-    if isinstance(ref, str):
-        target = defs.get(ref.rsplit("/", 1)[-1], {})
-        return target.get("type", "object")
-    options = prop.get("anyOf")
-    if isinstance(options, list):
-        types: list[Any] = []
-        for option in options:  # pyright: ignore[reportUnknownVariableType]
-            t = _json_type(option, defs)  # pyright: ignore[reportUnknownArgumentType]
-            for one in t if isinstance(t, list) else [t]:  # pyright: ignore[reportUnknownVariableType]
-                if one not in types:
-                    types.append(one)
-        return types[0] if len(types) == 1 else types
-    if "const" in prop and "type" not in prop:
-        return "string"
-    return prop.get("type", "object")
+def without_string_bounds(schema: dict[str, Any]) -> dict[str, Any]:
+    """Top-level string arguments without `minLength`/`maxLength` (see the module docstring)."""
+    props: dict[str, Any] = schema.get("properties", {})
+    for prop in props.values():
+        if prop.get("type") == "string":
+            for key in _STRING_BOUNDS:
+                prop.pop(key, None)
+    return schema
 
 
 def flat_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Top-level fields and their JSON types only (see the module docstring)."""
-    defs: dict[str, Any] = schema.get("$defs", {})
+    """The top-level field names only (see the module docstring)."""
     props: dict[str, Any] = schema.get("properties", {})
-    out: dict[str, Any] = {
-        "type": "object",
-        "properties": {name: {"type": _json_type(p, defs)} for name, p in props.items()},
-    }
-    if schema.get("required"):
-        out["required"] = schema["required"]
-    return out
+    return {"type": "object", "properties": {name: {} for name in props}}
 
 
 def compact_tool_schemas(server: MCPServer) -> None:
@@ -88,7 +79,8 @@ def compact_tool_schemas(server: MCPServer) -> None:
     for tool in server._tool_manager.list_tools():  # pyright: ignore[reportPrivateUsage]
         if tool.description:
             tool.description = " ".join(tool.description.split())
-        tool.parameters = optional_as_omittable(compact_schema(tool.parameters, _INPUT_DROP))
+        params = optional_as_omittable(compact_schema(tool.parameters, _INPUT_DROP))
+        tool.parameters = without_string_bounds(params)
         meta = tool.fn_metadata
         if meta.output_schema is not None:
             meta.output_schema = flat_output_schema(meta.output_schema)

@@ -23,9 +23,8 @@ LINK_STEPS = (
 def register(server: MCPServer, app: App) -> None:
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def get_login_qr() -> list[TextContent | ImageContent]:
-        """Show the QR code that links this server to the user's WhatsApp as a linked device.
-        Only needed once; get_status says whether the device is paired. The user scans it in
-        WhatsApp > Linked devices > Link a device."""
+        """QR code that links this server to the user's WhatsApp (they scan it in Linked
+        devices > Link a device). Needed once; get_status says if paired."""
         with tool_errors():
             client = await app.bridge()
             qr = await client.login_qr(QrRequest(wait_seconds=20), timeout=30)
@@ -53,13 +52,12 @@ def register(server: MCPServer, app: App) -> None:
             Field(
                 min_length=5,
                 max_length=40,
-                description="The user's own WhatsApp number with country code, e.g. +15551234567.",
+                description="The user's own number with country code.",
             ),
         ],
     ) -> PairCodeResponse:
-        """Link by phone number instead of a QR code: returns an 8-character code. The user
-        opens WhatsApp > Linked devices > Link a device > Link with phone number instead, and
-        types the code. WhatsApp also shows a notification on the phone."""
+        """Link by phone number instead of QR: returns an 8-character code the user types in
+        WhatsApp > Linked devices > Link a device > Link with phone number instead."""
         with tool_errors():
             client = await app.bridge()
             return await client.pair_phone(

@@ -98,63 +98,47 @@ def register(server: MCPServer, app: App) -> None:
             Field(
                 min_length=1,
                 max_length=200,
-                description="The chat to answer: a JID, a phone number with country code, or "
-                "the exact name of a contact or group. 'all_contacts' covers every saved "
-                "contact's direct chat (never groups). '*' with enabled=false switches every "
-                "rule off (the kill switch).",
+                description="JID, phone or exact name; all_contacts = saved contacts' direct "
+                "chats; '*' with enabled=false = all off.",
             ),
         ],
-        enabled: Annotated[bool, Field(description="true switches the rule on, false off.")],
+        enabled: bool,
         instructions: Annotated[
             str | None,
             Field(
                 max_length=4000,
-                description="The user's brief for the replies, in their words (persona, what "
-                "to say, what not to say), e.g. 'keep it short, say I'll call back after 5'. "
-                "Omit to keep the current brief.",
+                description="The user's brief (persona, what to say or not); omit to keep it.",
             ),
         ] = None,
         mode: Annotated[
             Literal["gemini", "static"] | None,
-            Field(
-                description="'gemini' writes each reply with Gemini from the chat's recent "
-                "messages; 'static' always sends static_text (an away message, no model)."
-            ),
+            Field(description="gemini: written from recent messages; static: static_text."),
         ] = None,
         static_text: Annotated[
             str | None,
-            Field(max_length=4096, description="The fixed reply for mode 'static'."),
+            Field(max_length=4096, description="The reply for mode static."),
         ] = None,
         until: Annotated[
             datetime | None,
-            Field(
-                description="When the rule switches itself off (ISO 8601). A time without an "
-                "offset is the user's local time. Omit for no expiry."
-            ),
+            Field(description="ISO time it ends (no offset: local); omit for never."),
         ] = None,
         quiet_hours: Annotated[
             str | None,
             Field(
                 max_length=20,
-                description="'HH:MM-HH:MM' local time with no replies (may cross midnight), "
-                "e.g. '22:00-07:00'; '' removes them.",
+                description="'HH:MM-HH:MM' local, no replies; '' removes.",
             ),
         ] = None,
         mention_only: Annotated[
             bool | None,
-            Field(
-                description="Groups only: answer only messages that @-mention the user. "
-                "Defaults to true for groups."
-            ),
+            Field(description="Groups: only @-mentions of the user (default true)."),
         ] = None,
     ) -> AutoReplyOverview:
-        """Switch automatic replies on or off for one chat, for all saved contacts, or (chat='*',
-        enabled=false) for everything. Only call this when the user asked for it: while a rule
-        is on, the WhatsApp bridge answers that chat's new messages by itself, as the user,
-        even after this conversation ends. Replies go only into the chat that received the
-        message, at most one per message, with typing delays and hourly caps; the bot pauses
-        when the user writes in the chat by hand. Groups need their own rule. The Gemini mode
-        sends that chat's recent messages to Google's Gemini API."""
+        """Turn auto-replies on or off for a chat, all saved contacts, or all. Only when the
+        user asks: while on, the bridge answers that chat as the user by itself, even
+        after this conversation (once per message, with delays and hourly caps;
+        paused while the user writes). Groups need their own rule. Gemini mode sends
+        recent messages to Google."""
         with tool_errors():
             # The bridge first: on a fresh data dir it is what creates (and migrates) the store.
             client = await app.write_bridge()
@@ -177,9 +161,9 @@ def register(server: MCPServer, app: App) -> None:
 
     @server.tool(annotations=READ)
     async def get_auto_reply() -> AutoReplyOverview:
-        """The auto-reply rules, on and off, with per-rule stats: replies sent, last reply,
-        Gemini tokens used, errors (with the last one) and messages skipped by a safety rule
-        (hourly caps, the user writing by hand, quiet hours, suspected bot loops)."""
+        """Auto-reply rules, on and off, with stats: replies, last reply, Gemini tokens, errors
+        and messages skipped by a safety rule (caps, the user writing, quiet hours,
+        bot loops)."""
         with tool_errors():
             return await _overview(app, await rule_reader.rules())
 

@@ -56,49 +56,41 @@ def register(server: MCPServer, app: App) -> None:
             Field(
                 min_length=1,
                 max_length=4096,
-                description="The export file (.txt or .zip from the phone's Export chat, or a "
-                ".jsonl from `whatsapp-mcp export`) inside the import folder (by default the data "
-                "dir's imports/); a bare file name is taken inside that folder.",
+                description="The .txt/.zip (or whatsapp-mcp export .jsonl) in the import folder"
+                " (default: the data dir's imports/).",
             ),
         ],
         chat: Annotated[
             str | None,
             Field(
                 max_length=200,
-                description="The chat to import into: a JID, phone number or name. Omit it when "
-                "the file keeps the phone's name ('WhatsApp Chat with Alice.txt').",
+                description="Chat id, phone or name; omit if the file name has it.",
             ),
         ] = None,
         my_name: Annotated[
             str | None,
             Field(
                 max_length=200,
-                description="The name the user's own messages show in the export, if it cannot "
-                "be told apart (the result's `senders` shows who was taken for whom).",
+                description="The user's name in the export, if not detected (see senders in the"
+                " result).",
             ),
         ] = None,
         timezone: Annotated[
             str | None,
             Field(
                 max_length=64,
-                description="IANA time zone the phone showed the times in, e.g. "
-                "'Europe/Berlin'; default: this computer's.",
+                description="IANA zone of the times; default: this computer's.",
             ),
         ] = None,
         date_order: Annotated[
             Literal["dmy", "mdy", "ymd"] | None,
-            Field(
-                description="Only when the result asks for it: dmy = day first (31/12/24), mdy "
-                "= month first (12/31/24)."
-            ),
+            Field(description="Only when the result asks (dmy = 31/12/24)."),
         ] = None,
     ) -> ImportReport:
-        """Import a chat's full history from the phone's "Export chat" file (Android or iOS,
-        any language, with or without media). The user exports the chat on the phone, puts the
-        .txt or .zip into the import folder, and you pass its name. Safe to repeat: messages
-        already imported or already synced are skipped. Unreadable lines are listed with their
-        line numbers; the rest is imported. Imported messages show `source: "import"` in
-        list_messages and search_messages. Changes nothing on WhatsApp."""
+        """Import a chat's history from the phone's "Export chat" file (Android or iOS, any
+        language) that the user put in the import folder. Safe to repeat (known
+        messages are skipped); unreadable lines are listed, the rest imported (source
+        "import"). Changes nothing on WhatsApp."""
         with tool_errors():
             roots = import_roots(app.settings.import_roots, app.settings.data_dir)
             check_import_path(path, roots)

@@ -22,17 +22,8 @@ MARK_READ = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
 
-ChatArg = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=200,
-        description="A chat JID (from list_chats), a phone number, or a chat/contact name.",
-    ),
-]
-MessageId = Annotated[
-    str, Field(min_length=1, max_length=200, description="Message id from list_messages.")
-]
+ChatArg = Annotated[str, Field(min_length=1, max_length=200, description="Chat id, phone or name.")]
+MessageId = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 def register(server: MCPServer, app: App) -> None:
@@ -42,15 +33,11 @@ def register(server: MCPServer, app: App) -> None:
         message_id: MessageId,
         emoji: Annotated[
             str,
-            Field(
-                max_length=32,
-                description='One emoji, like "👍" or "❤️"; an empty string "" removes the '
-                "user's reaction.",
-            ),
+            Field(max_length=32, description='One emoji, or "" to remove the reaction.'),
         ],
     ) -> ReactResponse:
-        """React to a message with an emoji, as the user (everyone in the chat sees it), or
-        remove the user's reaction with "". Only react when the user asked for it."""
+        """React to a message as the user (everyone in the chat sees it). Only when the user
+        asked."""
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
             client = await app.write_bridge()
@@ -63,15 +50,11 @@ def register(server: MCPServer, app: App) -> None:
         chat: ChatArg,
         up_to_message_id: Annotated[
             str | None,
-            Field(
-                max_length=200,
-                description="Mark messages read up to and including this one; omit for all.",
-            ),
+            Field(max_length=200, description="Last message to mark; omit for all."),
         ] = None,
     ) -> MarkReadResponse:
-        """Mark a chat's unread messages as read: sends read receipts (blue ticks) and sets its
-        unread count. Reading or searching never does this; call it only when the user wants
-        the chat marked read."""
+        """Mark a chat read: sends read receipts (blue ticks), clears its unread count.
+        Nothing else marks read; call it only when the user asks."""
         with tool_errors():
             chat_jid = await app.read(lambda r: r.resolve_chat(chat))
             client = await app.write_bridge()

@@ -45,14 +45,10 @@ def register(server: MCPServer, app: App) -> None:
 
     @server.tool(annotations=READ)
     async def get_send_log(
-        limit: Annotated[
-            int, Field(ge=1, le=200, description="How many entries, newest first.")
-        ] = 20,
+        limit: Annotated[int, Field(ge=1, le=200)] = 20,
     ) -> SendLog:
-        """The audit log of outbound actions (messages, media, reactions, read receipts): when,
-        who asked (tool, cli, auto_reply, scheduled), the recipient, a SHA-256 and the length of
-        the text (never the text itself), and the outcome: sent, refused (with the reason and the
-        setting that would allow it) or failed. Use it when the user asks what was sent on their
-        behalf or why a send was refused."""
+        """Audit log of sends, reactions and read receipts, newest first: time, origin,
+        recipient, text hash and length (never the text), outcome (sent, failed, or
+        refused with the reason and the setting that would allow it)."""
         with tool_errors():
             return SendLog(items=await log_reader.read(limit))

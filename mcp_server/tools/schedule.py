@@ -89,35 +89,28 @@ def register(server: MCPServer, app: App) -> None:
         to: Annotated[
             str,
             Field(
-                min_length=1,
-                max_length=200,
-                description="Recipient: a JID, a phone number with country code, or the exact "
-                "name of a contact, group or chat.",
+                min_length=1, max_length=200, description="JID, phone or exact chat/contact name."
             ),
         ],
-        text: Annotated[str, Field(min_length=1, max_length=65536, description="Message text.")],
+        text: Annotated[str, Field(min_length=1, max_length=65536)],
         at: Annotated[
             str,
             Field(
                 min_length=1,
                 max_length=80,
-                description="When to send: ISO 8601 with an offset (2026-12-24T08:00+01:00, or "
-                "…Z for UTC), or a local time followed by a time zone name (2026-12-24 08:00 "
-                "Europe/Berlin). A time without either is refused.",
+                description="ISO time with offset (2026-12-24T08:00+01:00, …Z) or local time "
+                "and zone (2026-12-24 08:00 Europe/Berlin).",
             ),
         ],
         reply_to: Annotated[
             str | None,
-            Field(max_length=200, description="Id of a message in the same chat to quote."),
+            Field(max_length=200, description="Id of a message in this chat to quote."),
         ] = None,
     ) -> ScheduledView:
-        """Schedule a WhatsApp text message to be sent later from the user's account. The
-        bridge sends it at that time (it stays running while something is scheduled), through
-        the same safety gate as send_message, judged by the rules of that moment: if the
-        recipient is not allowed then, the send is refused and list_scheduled shows why. If
-        the bridge is not running at the time and more than the grace period passes, it is
-        marked missed, never sent late. Only schedule what the user asked for. Confirm the
-        returned time (shown in the user's zone and in UTC) with the user."""
+        """Send a text from the user's account later, only if the user asked. At that time it
+        goes through the send policy as it is then (a refusal shows in list_scheduled); if the
+        bridge is down past the grace period it is missed, never sent late. Confirm the
+        returned time with the user."""
         with tool_errors():
             when, zone = control.parse_when(
                 at, example_zone=app.settings.timezone or "Europe/Berlin"
@@ -135,15 +128,11 @@ def register(server: MCPServer, app: App) -> None:
 
     @server.tool(annotations=READ)
     async def list_scheduled(
-        include_done: Annotated[
-            bool,
-            Field(description="Also list sent, refused, failed, missed and cancelled ones."),
-        ] = True,
-        limit: Annotated[int, Field(ge=1, le=200, description="Maximum number of items.")] = 50,
+        include_done: Annotated[bool, Field(description="Also the ones no longer pending.")] = True,
+        limit: Annotated[int, Field(ge=1, le=200)] = 50,
     ) -> ScheduledList:
-        """Scheduled messages: pending ones first (soonest first), then what became of earlier
-        ones: sent, refused by the send gate (with the reason), failed, missed (the bridge was
-        down at the time) or cancelled. Times are in the user's zone and in UTC."""
+        """Scheduled messages, pending first (soonest first), then sent, refused (with the
+        reason), failed, missed or cancelled ones; times in the user's zone and UTC."""
 
         def read(conn: sqlite3.Connection) -> tuple[list[ScheduledMessage], int]:
             states = None if include_done else frozenset({"pending", "sending"})
@@ -160,10 +149,10 @@ def register(server: MCPServer, app: App) -> None:
 
     @server.tool(annotations=CANCEL)
     async def cancel_scheduled(
-        id: Annotated[int, Field(ge=1, description="The id from schedule_message/list_scheduled.")],
+        id: Annotated[int, Field(ge=1, description="From schedule_message or list_scheduled.")],
     ) -> ScheduledView:
-        """Cancel a pending scheduled message so it is never sent. Messages already sent,
-        refused, missed or cancelled cannot be cancelled (list_scheduled shows each state)."""
+        """Cancel a pending scheduled message so it is never sent (only pending ones can be
+        cancelled)."""
         with tool_errors():
             client = await app.bridge()
             item = await control.cancel(client, id)

@@ -30,7 +30,7 @@ def register(server: MCPServer, app: App) -> None:
             Field(
                 min_length=1,
                 max_length=200,
-                description="Phone or JID, known or new (a new number: an unsaved contact).",
+                description="Phone or JID; a new number is an unsaved contact.",
             ),
         ],
         text: Annotated[str, Field(min_length=1, max_length=65536)],
@@ -40,30 +40,23 @@ def register(server: MCPServer, app: App) -> None:
             # longer value is an argument error, not a crash inside the tool.
             Field(
                 max_length=200,
-                description="Group JID to post in; omit for a direct message. A group JID "
-                "nobody knows (like 120363999000000001@g.us) becomes a new group that `sender` "
-                "created and added the user to.",
+                description="Group JID (omit: direct); an unknown one is a new group of sender's.",
             ),
         ] = None,
         push_name: Annotated[
             str | None,
             Field(
                 max_length=100,
-                description="The name the sender chose for themselves on WhatsApp (any text, "
-                "also a name that looks like one of the user's contacts).",
+                description="The sender's own chosen name (any text).",
             ),
         ] = None,
         from_me: Annotated[
             bool,
-            Field(
-                description="True: the user typed this message on their phone, into `chat` "
-                "(or the direct chat with `sender`)."
-            ),
+            Field(description="Typed by the user on their phone (in chat or sender's)."),
         ] = False,
     ) -> Annotated[CallToolResult, MessageView]:
-        """SIMULATION ONLY: a simulated person sends the user a message, as from WhatsApp, or
-        (from_me) the user types one on their phone. Try the tools and the safety rules without
-        a phone."""
+        """SIMULATION ONLY: a simulated person messages the user, or (from_me) the user types
+        on their phone; to try the tools and safety rules without a phone."""
         with tool_errors():
             client = await app.bridge()
             got = await client.simulate_inbound(
