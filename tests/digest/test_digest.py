@@ -108,7 +108,9 @@ async def test_the_digest_lists_what_needs_me_and_nothing_where_i_answered_last(
 
             prompt = await client.get_prompt("catch_up", {})
             text = prompt.messages[0].content.text  # type: ignore[union-attr]
-            assert "What likely needs me" in text and "<chat-data-" in text  # a fresh fence per call
+            assert (
+                "What likely needs me" in text and "<chat-data-" in text
+            )  # a fresh fence per call
 
 
 def _stored(reader: Any, chat: str, mid: str) -> bool:
