@@ -265,8 +265,10 @@ class NeonizeTransport(NeonizePairing, NeonizeCommands):
             with self._start_lock:
                 if self._stopping.is_set():
                     return
+                # Before the dial starts: its QR code (from Go's thread) may come at once and
+                # must not be overwritten by a "connecting" told after it.
+                self._set_state(ConnectionState.connecting, "Connecting to WhatsApp…")
                 gen.start(self._connect_timeout)
-            self._set_state(ConnectionState.connecting, "Connecting to WhatsApp…")
             reason = self._watch(gen)
             if self._stopping.is_set() or self._halt:
                 return
