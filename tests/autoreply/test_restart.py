@@ -60,7 +60,8 @@ async def test_rules_and_ledger_survive_a_bridge_restart_and_nothing_is_answered
         [reply] = await wait_until(lambda: auto_replies(client, TOM), timeout=30)
         assert reply["text"] == "Auto answer 1"
         assert "Rent is due" in fake_gemini.requests[0].prompt
-        assert ledger(paths) == [(TOM, first["id"], "sent")]
+        # The reply is stored before the ledger records it as sent (the same writer, next job).
+        await wait_until(lambda: ledger(paths) == [(TOM, first["id"], "sent")], timeout=30)
         old_pid = (await call(client, "get_status"))["bridge_pid"]
 
         # Stop the bridge; the server notices and starts a new one.
