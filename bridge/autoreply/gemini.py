@@ -61,6 +61,23 @@ class _GeminiDoor:
             self._client = _new_client()
         return self._client
 
+    async def _generate(
+        self,
+        client: genai.Client,
+        contents: list[types.Content],
+        config: types.GenerateContentConfig,
+    ) -> types.GenerateContentResponse:
+        """One request; Gemini's errors mapped to ReplyRetryable / ReplyFailed the same way for
+        every use."""
+        try:
+            return await client.aio.models.generate_content(
+                model=self.model, contents=contents, config=config
+            )
+        except errors.APIError as exc:
+            raise _api_error(exc) from exc
+        except (httpx2.TransportError, asyncio.TimeoutError) as exc:
+            raise ReplyRetryable(f"Gemini unreachable: {type(exc).__name__}: {exc}") from exc
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aio.aclose()
@@ -93,14 +110,7 @@ class GeminiReplier(_GeminiDoor):
             candidate_count=1,
         )
         contents = [types.Content(role="user", parts=[types.Part(text=request.prompt)])]
-        try:
-            response = await client.aio.models.generate_content(
-                model=self.model, contents=contents, config=config
-            )
-        except errors.APIError as exc:
-            raise _api_error(exc) from exc
-        except (httpx2.TransportError, asyncio.TimeoutError) as exc:
-            raise ReplyRetryable(f"Gemini unreachable: {type(exc).__name__}: {exc}") from exc
+        response = await self._generate(client, contents, config)
         text = (response.text or "").strip()
         if not text:
             feedback = response.prompt_feedback
@@ -150,14 +160,7 @@ class GeminiTranscriber(_GeminiDoor):
                 ],
             )
         ]
-        try:
-            response = await client.aio.models.generate_content(
-                model=self.model, contents=contents, config=config
-            )
-        except errors.APIError as exc:
-            raise _api_error(exc) from exc
-        except (httpx2.TransportError, asyncio.TimeoutError) as exc:
-            raise ReplyRetryable(f"Gemini unreachable: {type(exc).__name__}: {exc}") from exc
+        response = await self._generate(client, contents, config)
         raw = (response.text or "").strip()
         text, language = raw, None
         try:
