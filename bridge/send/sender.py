@@ -117,21 +117,27 @@ class Sender:
             )
         return await self.writer.run(self.writer.writer.resolve_jid, jid)
 
+    def _address(
+        self, chat: str, reply_to: str | None, out: OutboundText | OutboundMedia
+    ) -> tuple[str | None, bool]:
+        """What the protocol needs on a send into `chat`: the chat's disappearing timer and, for
+        a reply, the quoted message as WhatsApp addressed it. Returns the quoted sender as the
+        store keeps it, and whether the quote had hidden characters removed for display."""
+        out.expiration = self.reader.chat_expiration(chat)
+        if not reply_to:
+            return None, False
+        quoted = self.reader.get_message(chat, reply_to)
+        out.reply_to_id = quoted.id
+        out.reply_to_sender = (
+            None if quoted.is_from_me else self.reader.wire_sender(chat, quoted.id)
+        ) or self.transport.account_jid
+        out.reply_to_text = quoted.text or quoted.caption
+        return quoted.sender or self.transport.account_jid, quoted.hidden_characters_removed
+
     async def send_text(self, req: SendTextRequest) -> SendResponse:
         chat = await self.resolve(req.to)
         out = OutboundText(chat_jid=chat, text=req.text, mentions=_mentions(chat, req.mentions))
-        out.expiration = self.reader.chat_expiration(chat)
-        stored_reply_sender: str | None = None
-        quote_had_hidden = False
-        if req.reply_to:
-            quoted = self.reader.get_message(chat, req.reply_to)
-            out.reply_to_id = quoted.id
-            stored_reply_sender = quoted.sender or self.transport.account_jid
-            out.reply_to_sender = (
-                None if quoted.is_from_me else self.reader.wire_sender(chat, quoted.id)
-            ) or self.transport.account_jid
-            out.reply_to_text = quoted.text or quoted.caption
-            quote_had_hidden = quoted.hidden_characters_removed
+        stored_reply_sender, quote_had_hidden = self._address(chat, req.reply_to, out)
         action = OutboundAction(
             kind="text",
             chat_jid=chat,
@@ -176,26 +182,13 @@ class Sender:
             filename=file.filename,
             caption=caption,
         )
-        out.expiration = self.reader.chat_expiration(chat)
-        reply_sender: str | None = None
-        quote: str | None = None
-        quote_had_hidden = False
-        if reply_to:
-            quoted = self.reader.get_message(chat, reply_to)
-            out.reply_to_id = quoted.id
-            reply_sender = quoted.sender or self.transport.account_jid
-            out.reply_to_sender = (
-                None if quoted.is_from_me else self.reader.wire_sender(chat, quoted.id)
-            ) or self.transport.account_jid
-            out.reply_to_text = quoted.text or quoted.caption
-            quote = out.reply_to_text
-            quote_had_hidden = quoted.hidden_characters_removed
+        reply_sender, quote_had_hidden = self._address(chat, reply_to, out)
         action = OutboundAction(
             kind="media",
             chat_jid=chat,
             origin=origin,
             text=caption,
-            quote=quote,
+            quote=out.reply_to_text,
             quote_had_hidden=quote_had_hidden,
             size=len(file.data),
         )
