@@ -38,7 +38,8 @@ def copy_store(src: Path, dst: Path) -> None:
 
 
 def stop_bridge(data_dir: Path) -> None:
-    from bridge.control.client import BridgeError, ControlClient
+    from bridge.control.client import ControlClient
+    from bridge.control.errors import BridgeError
     from bridge.paths import DataPaths
 
     paths = DataPaths(data_dir)

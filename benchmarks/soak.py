@@ -120,7 +120,8 @@ def run_soak(
     rate: float = 20.0,
     log: bool = False,
 ) -> dict[str, Any]:
-    from bridge.control.client import BridgeError, ControlClient
+    from bridge.control.client import ControlClient
+    from bridge.control.errors import BridgeError
     from bridge.control.lockfile import holder_pid
     from bridge.control.models import InboundRequest, InboundResponse
     from bridge.paths import DataPaths

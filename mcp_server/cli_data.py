@@ -16,7 +16,8 @@ import time
 import uuid
 from pathlib import Path
 
-from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError, BridgeUnavailable
 from bridge.control.importing import ImportReport, ImportRequest, check_import_path, import_roots
 from bridge.control.lockfile import AlreadyRunning, BridgeLock
 from bridge.paths import DataPaths

@@ -18,7 +18,7 @@ from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bridge.control.client import BridgeError, BridgeUnavailable
+from bridge.control.errors import BridgeError, BridgeUnavailable
 from mcp_server.lazy_tools import LazyToolsServer
 from store.errors import StoreError
 

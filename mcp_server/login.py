@@ -6,7 +6,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.control.models import (
     BridgeStatus,
     PairPhoneRequest,

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from bridge.control import schedule as control
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.commands.base import global_options

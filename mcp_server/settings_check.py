@@ -15,7 +15,8 @@ import os
 import time
 from typing import Protocol
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.control.lifecycle import service_record
 from bridge.control.lockfile import lock_is_held
 from bridge.control.models import StopResponse

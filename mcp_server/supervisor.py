@@ -28,7 +28,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from bridge.control.client import BridgeError, BridgeUnavailable, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError, BridgeUnavailable
 from bridge.control.exit_codes import EXIT_BAD_SETTINGS, EXIT_STORE_UNUSABLE
 from bridge.control.lifecycle import clear_user_stopped, service_record, user_stopped
 from bridge.control.lockfile import holder_pid, lock_is_held

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from bridge.control.autoreply import AutoReplyState, SetAutoReplyRequest
 from bridge.control.channel import ChannelUntrusted, trusted_socket
+from bridge.control.errors import BridgeError, BridgeUnavailable
 from bridge.control.lockfile import lock_is_held
 from bridge.control.models import (
     BridgeEvent,
@@ -41,22 +42,7 @@ from bridge.paths import DataPaths
 
 M = TypeVar("M", bound=BaseModel)
 
-
-class BridgeError(Exception):
-    """The bridge answered with an error; `code` is machine-readable, the message is for people."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class BridgeUnavailable(BridgeError):
-    """No bridge answers on the control socket."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(503, "bridge_unavailable", message)
+__all__ = ["BridgeError", "BridgeUnavailable", "ControlClient"]
 
 
 def _error_of(status: int, data: bytes) -> BridgeError:
@@ -105,8 +91,11 @@ class ControlClient:
                 base = f"http://127.0.0.1:{port}"
                 transport = httpx2.AsyncHTTPTransport(verify=False, trust_env=False)
             elif transport is None:
+                # Imported here: httpcore2 (about 12 ms) is not needed to answer `initialize`.
+                from bridge.control.uds import unix_transport
+
                 path = trusted_socket(self.paths)
-                transport = httpx2.AsyncHTTPTransport(uds=str(path), verify=False, trust_env=False)
+                transport = unix_transport(str(path))
         except ChannelUntrusted as exc:
             raise BridgeUnavailable(str(exc)) from exc
         except (OSError, ValueError) as exc:

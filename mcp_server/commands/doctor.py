@@ -8,7 +8,7 @@ import ctypes.util
 import sqlite3
 import sys
 
-from bridge.control.client import BridgeError
+from bridge.control.errors import BridgeError
 from bridge.control.lifecycle import service_record, user_stopped
 from bridge.control.models import BridgeStatus
 from bridge.control.states import ConnectionState

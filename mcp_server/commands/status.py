@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 from datetime import datetime, timezone
 
-from bridge.control.client import BridgeError
+from bridge.control.errors import BridgeError
 from bridge.control.lifecycle import service_record, user_stopped
 from bridge.control.models import BridgeStatus
 from bridge.paths import DataPaths

@@ -13,7 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from bridge.control.client import BridgeError
+from bridge.control.errors import BridgeError
 from bridge.control.models import BridgeStatus
 from bridge.control.security import SecuritySettings
 from mcp_server.app import App
