@@ -1,4 +1,8 @@
-"""State shared by the tools of one MCP server process."""
+"""State shared by the tools of one MCP server process.
+
+Light to import on purpose: the server answers `initialize` before the supervisor, the store
+reader and the bridge's wire models are loaded (see `App.start_supervising`).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,24 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio
 
-from bridge.control.client import BridgeError, ControlClient
-from bridge.control.models import BridgeEvent
+from bridge.control.errors import BridgeError
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.live import LiveHub
-from mcp_server.supervisor import BridgeSupervisor
-from store.db import open_reader
 from store.errors import StoreError
-from store.reader import StoreReader
+
+if TYPE_CHECKING:
+    from bridge.control.client import ControlClient
+    from bridge.control.models import BridgeEvent
+    from store.reader import StoreReader
+
+# If no message follows `initialize` (a host that connects and idles), supervising starts
+# anyway after this long, so the bridge is up and syncing before the first tool call.
+SUPERVISE_ANYWAY_AFTER = 2.0
 
 R = TypeVar("R")
 
@@ -45,17 +54,45 @@ class App:
     def __init__(self, settings: Settings, *, supervisor: Supervising | None = None) -> None:
         self.settings = settings
         self.paths = DataPaths(settings.data_dir)
-        self.supervisor: Supervising = supervisor or BridgeSupervisor(settings)
         self._reader: StoreReader | None = None
         # issue 16: the bridge's events for waiting tools and push services.
         self.live = LiveHub()
-        self.supervisor.listeners.append(self.live.publish)
+        self._supervisor: Supervising | None = None
+        if supervisor is not None:
+            self._adopt(supervisor)
         self.services: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._go = asyncio.Event()
+
+    def _adopt(self, supervisor: Supervising) -> Supervising:
+        supervisor.listeners.append(self.live.publish)
+        self._supervisor = supervisor
+        return supervisor
+
+    @property
+    def supervisor(self) -> Supervising:
+        """The bridge's supervisor, built on first use (its imports are most of the server's
+        own start-up cost, and `initialize` needs none of them)."""
+        if self._supervisor is not None:
+            return self._supervisor
+        from mcp_server.supervisor import BridgeSupervisor
+
+        return self._adopt(BridgeSupervisor(self.settings))
+
+    def start_supervising(self) -> None:
+        """Called once the host holds its `initialize` answer (server.py's middleware, on the
+        next message) or when a tool needs the bridge, whichever is first."""
+        self._go.set()
+
+    async def _supervise(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SUPERVISE_ANYWAY_AFTER):
+                await self._go.wait()
+        await self.supervisor.run()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[App]:
         """Start supervising the bridge in the background; answers `initialize` at once."""
-        task = asyncio.create_task(self.supervisor.run(), name="bridge-supervisor")
+        task = asyncio.create_task(self._supervise(), name="bridge-supervisor")
         tasks = [task, *(asyncio.create_task(service()) for service in self.services)]
         try:
             yield self
@@ -70,6 +107,10 @@ class App:
         """The read-only store; on a fresh data dir it appears once the bridge has created it."""
         if self._reader is not None:
             return self._reader
+        self.start_supervising()  # a fresh data dir gets its store from the bridge
+        from store.db import open_reader
+        from store.reader import StoreReader
+
         deadline = time.monotonic() + self.settings.bridge_start_timeout
         while True:
             try:
@@ -86,11 +127,13 @@ class App:
         return await anyio.to_thread.run_sync(fn, reader)
 
     async def bridge(self) -> ControlClient:
+        self.start_supervising()
         return await self.supervisor.ready()
 
     async def write_bridge(self) -> ControlClient:
         """The bridge, for a call that changes something on WhatsApp: refused while the bridge
         runs with other security settings than this server (mcp_server/supervisor.py)."""
+        self.start_supervising()
         client = await self.supervisor.ready()
         mismatch = self.supervisor.security_mismatch
         if mismatch is not None:

@@ -22,7 +22,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from bridge.control.client import BridgeError
+from bridge.control.errors import BridgeError
 from bridge.settings import SettingsError
 from mcp_server.commands.base import EXIT_USAGE, Command, UsageError, global_options
 
@@ -35,9 +35,20 @@ class _Parser(argparse.ArgumentParser):
 
 def _commands() -> list[Command]:
     # Imported here so `import mcp_server.cli` stays light; each module holds its commands.
-    from mcp_server.commands import autoreply, backup, core, data, doctor, schedule, service, status
+    from mcp_server.commands import (
+        autoreply,
+        backup,
+        core,
+        data,
+        doctor,
+        schedule,
+        serve,
+        service,
+        status,
+    )
 
     return [
+        serve.COMMAND,
         *core.COMMANDS,
         status.COMMAND,
         autoreply.COMMAND,
@@ -61,8 +72,34 @@ def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
     return parser
 
 
+_GLOBAL_WITH_VALUE = frozenset({"--data-dir", "--simulate-history"})
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The subcommand argparse will find: the first word that is neither an option nor the
+    value of a global option (`--data-dir=X` carries its value in the same word)."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _serving(argv: list[str]) -> bool:
+    """`serve`, said or implied, and no help asked: the one path a host starts, kept light."""
+    return _command_name(argv) in (None, "serve") and not {"-h", "--help"} & set(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    commands = _commands()
+    argv = sys.argv[1:] if argv is None else argv
+    if _serving(argv):
+        from mcp_server.commands import serve
+
+        commands = [serve.COMMAND]
+    else:
+        commands = _commands()
     args = build_parser(commands).parse_args(argv)
     name = args.command or "serve"
     command = next(c for c in commands if c.name == name)

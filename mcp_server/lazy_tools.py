@@ -1,21 +1,28 @@
-"""An MCPServer that builds its tools on the first request that needs them, not at start-up.
+"""An MCPServer that builds its tools, prompts and resources on the first request that needs
+them, not at start-up.
 
-Building a tool means generating the JSON schemas of its arguments and result with pydantic,
-about 100 ms for this server's tools on a loaded 2-core machine: more than everything else the
-server adds to the SDK's own start-up. `initialize` needs none of it (its answer lists
-capabilities, not tools), so registration is recorded and replayed, in order, on the first
-tools request (`tools/list` or `tools/call`). A host's first `tools/list` pays that cost once;
-the answer to `initialize` does not.
+Building them means importing the tool modules (and through them the store's readers and the
+bridge's wire models) and generating the JSON schemas of every argument and result with
+pydantic: well over 100 ms on a loaded 2-core machine, more than everything else the server
+adds to the SDK's own start-up. `initialize` needs none of it (its answer lists capabilities,
+which the SDK derives from handlers, not from registered tools), so registration is recorded
+and replayed, in order, on the first tools, prompts or resources request. A host's first
+`tools/list` pays that cost once; the answer to `initialize` does not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
+from mcp.types import CallToolResult, GetPromptResult, Icon, InputRequiredResult, ToolAnnotations
+from mcp.types import Prompt as MCPPrompt
+from mcp.types import Resource as MCPResource
+from mcp.types import ResourceTemplate as MCPResourceTemplate
 from mcp.types import Tool as MCPTool
+from pydantic import AnyUrl
 
 
 class LazyToolsServer(MCPServer):
@@ -82,3 +89,30 @@ class LazyToolsServer(MCPServer):
         # The SDK reads the schema before `call_tool` to validate the arguments.
         self.build_tools()
         return super()._tool_input_schema(name)
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        self.build_tools()
+        return await super().list_prompts()
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        self.build_tools()
+        return await super().get_prompt(name, arguments, context)
+
+    async def list_resources(self) -> list[MCPResource]:
+        self.build_tools()
+        return await super().list_resources()
+
+    async def list_resource_templates(self) -> list[MCPResourceTemplate]:
+        self.build_tools()
+        return await super().list_resource_templates()
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        self.build_tools()
+        return await super().read_resource(uri, context)

@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from bridge.control.models import BridgeEvent
+if TYPE_CHECKING:  # the wire models are not needed to answer `initialize` (cold start)
+    from bridge.control.models import BridgeEvent
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[BridgeEvent], None]
+Listener = Callable[["BridgeEvent"], None]
 
 
 class LiveHub:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
@@ -29,12 +29,14 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
 from bridge.control.channel_chats import ChannelChats, parse_channel_chats
-from bridge.control.models import BridgeEvent
 from mcp_server.app import App
 from store import live as live_q
 from store.errors import StoreError
 from store.jid import is_group
-from store.models import Message
+
+if TYPE_CHECKING:  # not needed to answer `initialize` (cold start)
+    from bridge.control.models import BridgeEvent
+    from store.models import Message
 
 log = logging.getLogger(__name__)
 

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from bridge.settings import Settings
-from mcp_server import prompts, push, resources
+from mcp_server import push
 from mcp_server.app import App
 from mcp_server.errors import WhatsAppServer
 from mcp_server.schemas import compact_tool_schemas
-from mcp_server.tools import admin as tools_admin
-from mcp_server.tools import autoreply as tools_autoreply
-from mcp_server.tools import data as tools_data
-from mcp_server.tools import digest as tools_digest
-from mcp_server.tools import live as tools_live
-from mcp_server.tools import media as tools_media
-from mcp_server.tools import messaging as tools_messaging
-from mcp_server.tools import read as tools_read
-from mcp_server.tools import safety as tools_safety
-from mcp_server.tools import schedule as tools_schedule
-from mcp_server.tools import send as tools_send
-from mcp_server.tools import sim as tools_sim
-from mcp_server.tools import transcribe as tools_transcribe
 
 INSTRUCTIONS = """\
 Tools for the user's own WhatsApp account: read, search and send messages.
@@ -42,6 +31,31 @@ marks messages as read; only mark_read does, and only when the user asks. Files 
 from the allowed folders, and downloads land in the data folder's media/."""
 
 
+# The first message of either protocol era: `initialize` (handshake era) or `server/discover`
+# (2026-07-28; the SDK's own client probes it first).
+_HANDSHAKE = frozenset({"initialize", "server/discover"})
+
+
+class SuperviseAfterInitialize(ServerMiddleware[Any]):
+    """Starts supervising the bridge on the first message after the handshake (the client's
+    `notifications/initialized`, or its first request).
+
+    Not earlier: loading the supervisor and connecting to the bridge take the event loop for
+    tens of milliseconds, and during `initialize` that time would delay its answer, which a
+    host waits on before showing the server as connected.
+    """
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        if ctx.method not in _HANDSHAKE:
+            self.app.start_supervising()
+        return await call_next(ctx)
+
+
 def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     app = app or App(settings)
 
@@ -55,32 +69,56 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     server = WhatsAppServer(
         "whatsapp", instructions=instructions, lifespan=lifespan, version="0.1.0", subscriptions=bus
     )
-    if "read" in settings.toolsets:
-        tools_read.register(server, app)
-        tools_safety.register(server, app)
-        tools_live.register(server, app)
-        tools_digest.register(server, app)  # issue 18
-        prompts.register(server, app)
-        resources.register(server, app)
-    if "send" in settings.toolsets:
-        tools_send.register(server, app)
-        tools_messaging.register(server, app)
-        tools_schedule.register(server, app)  # issue 18
-    if "media" in settings.toolsets:
-        tools_media.register(server, app)
-        tools_transcribe.register(server, app)  # issue 18
-    if "auto_reply" in settings.toolsets:
-        tools_autoreply.register(server, app)
-    if "admin" in settings.toolsets:
-        tools_admin.register(server, app)
-        tools_data.register(server, app)
-    if settings.simulate:
-        tools_sim.register(server, app)
+    server.middleware.append(SuperviseAfterInitialize(app))
+    # Imported and built on the first tools, prompts or resources request (lazy_tools.py).
+    server.after_tools(lambda: _register(server, app, settings))
     push.install(server, app, bus, resources="read" in settings.toolsets)  # issue 16
     if settings.read_only:
         server.after_tools(lambda: _drop_write_tools(server))
     server.after_tools(lambda: compact_tool_schemas(server))
     return server
+
+
+def _register(server: MCPServer, app: App, settings: Settings) -> None:
+    """Every tool, prompt and resource of the enabled toolsets."""
+    from mcp_server import prompts, resources
+    from mcp_server.tools import (
+        admin,
+        autoreply,
+        data,
+        digest,
+        live,
+        media,
+        messaging,
+        read,
+        safety,
+        schedule,
+        send,
+        sim,
+        transcribe,
+    )
+
+    if "read" in settings.toolsets:
+        read.register(server, app)
+        safety.register(server, app)
+        live.register(server, app)
+        digest.register(server, app)  # issue 18
+        prompts.register(server, app)
+        resources.register(server, app)
+    if "send" in settings.toolsets:
+        send.register(server, app)
+        messaging.register(server, app)
+        schedule.register(server, app)  # issue 18
+    if "media" in settings.toolsets:
+        media.register(server, app)
+        transcribe.register(server, app)  # issue 18
+    if "auto_reply" in settings.toolsets:
+        autoreply.register(server, app)
+    if "admin" in settings.toolsets:
+        admin.register(server, app)
+        data.register(server, app)
+    if settings.simulate:
+        sim.register(server, app)
 
 
 def _drop_write_tools(server: MCPServer) -> None:

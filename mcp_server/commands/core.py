@@ -1,16 +1,16 @@
-"""The basic subcommands: serve, bridge, stop, login, logout, demo."""
+"""The basic subcommands: bridge, stop, login, logout, demo (serve is in serve.py)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import re
 import sys
 import time
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.control.lifecycle import clear_user_stopped, mark_user_stopped, service_record
 from bridge.control.lockfile import holder_pid, lock_is_held
 from bridge.paths import DataPaths
@@ -23,15 +23,6 @@ _PHONE = re.compile(r"\d{7,15}")
 
 def client_for(settings: Settings) -> ControlClient:
     return ControlClient(DataPaths(settings.data_dir), tcp=settings.control_transport == "tcp")
-
-
-def _serve(args: argparse.Namespace) -> int:
-    settings = settings_for(args)
-    from mcp_server.server import build_server
-
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr)
-    build_server(settings).run()
-    return 0
 
 
 def _bridge(args: argparse.Namespace) -> int:
@@ -126,7 +117,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = [
-    Command("serve", "run the stdio MCP server (default)", _serve),
     Command("bridge", "run the bridge in the foreground (service mode)", _bridge),
     Command("stop", "stop the bridge (servers restart it only when a tool needs it)", _stop),
     Command(

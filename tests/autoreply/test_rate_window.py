@@ -111,6 +111,16 @@ async def test_the_reply_waits_for_the_minute_window_and_then_goes_out(data_dir:
         assert any(s > 30 for s in clock.slept)
         typing = [on for chat, on in sim(bridge).typing if chat == TOM]
         assert typing == [] or typing[0] is True  # typing, if any, came right before the send
+
+        def sent() -> bool:
+            reader = AutoReplyReader(open_reader(bridge.paths.messages_db))
+            try:
+                return any(e.state == "sent" for e in reader.ledger(TOM))
+            finally:
+                reader.close()
+
+        # The reply is stored before the ledger records it as sent (the same writer, next job).
+        await wait_until(sent, what="the ledger's 'sent'")
         async with Client(build_server(_settings(bridge)), cache=None) as client:
             overview = await call(client, "get_auto_reply")
         [rule] = [r for r in overview["rules"] if r["chat"] == TOM]
