@@ -12,7 +12,7 @@ import pytest
 from bridge.control.versions import DISTRIBUTION, OUTDATED_KV
 from bridge.transport.protocol import ConnectionEvent, ConnectionState
 from store.db import open_reader
-from tests.autoreply.harness import autoreply_settings, inprocess_bridge, sim, wait_until
+from tests.harness import autoreply_settings, inprocess_bridge, sim, wait_until
 from tests.helpers import sim_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 from bridge.transport.neonize.generation import unreachable_detail as _unreachable_detail
 from bridge.transport.protocol import ConnectionEvent, ConnectionState
 from mcp_server import login
-from tests.autoreply.harness import autoreply_settings, inprocess_bridge, sim, wait_until
+from tests.harness import autoreply_settings, inprocess_bridge, sim, wait_until
 
 pytestmark = pytest.mark.anyio
 

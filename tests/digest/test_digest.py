@@ -18,7 +18,7 @@ from bridge.settings import Settings
 from bridge.transport.protocol import MessageEvent
 from mcp_server.server import build_server
 from store.models import MessageRecord
-from tests.autoreply.harness import (
+from tests.harness import (
     FAMILY,
     KENJI,
     ME,

@@ -19,7 +19,7 @@ from bridge.settings import Settings
 from mcp_server.server import build_server
 from store.db import open_writer
 from store.scheduled import ScheduleStore
-from tests.autoreply.harness import (
+from tests.harness import (
     MARIA,
     TOM,
     autoreply_settings,

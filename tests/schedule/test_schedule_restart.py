@@ -17,7 +17,7 @@ from bridge.control.models import StopResponse
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.server import build_server
-from tests.autoreply.harness import MARIA, autoreply_settings, wait_until
+from tests.harness import MARIA, autoreply_settings, wait_until
 from tests.helpers import call, stop_bridge
 
 pytestmark = pytest.mark.anyio

@@ -22,8 +22,8 @@ from mcp_server.server import build_server
 from store.autoreply import AutoReplyReader, AutoReplyRule, LedgerEntry
 from store.db import open_reader
 from store.models import MessageRecord
-from tests.autoreply.fake_gemini import FakeGemini, Recorded
-from tests.autoreply.harness import (
+from tests.bridge.fake_gemini import FakeGemini, Recorded
+from tests.harness import (
     FAMILY,
     KENJI,
     MARIA,

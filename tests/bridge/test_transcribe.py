@@ -21,8 +21,8 @@ from bridge.settings import Settings
 from bridge.transport.protocol import MessageEvent
 from mcp_server.server import build_server
 from store.models import MediaInfo, MessageKind, MessageRecord
-from tests.autoreply.fake_gemini import FakeGemini
-from tests.autoreply.harness import (
+from tests.bridge.fake_gemini import FakeGemini
+from tests.harness import (
     KENJI,
     MARIA,
     autoreply_settings,

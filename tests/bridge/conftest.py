@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.autoreply.fake_gemini import FakeGemini
+from tests.bridge.fake_gemini import FakeGemini
 
 
 @pytest.fixture

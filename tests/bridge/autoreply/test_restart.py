@@ -18,8 +18,8 @@ from bridge.control.models import InboundRequest, InboundResponse, StopResponse
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.server import build_server
-from tests.autoreply.fake_gemini import FakeGemini
-from tests.autoreply.harness import MARIA, TOM, autoreply_settings, rule_of, wait_until
+from tests.bridge.fake_gemini import FakeGemini
+from tests.harness import MARIA, TOM, autoreply_settings, rule_of, wait_until
 from tests.helpers import call, stop_bridge
 
 pytestmark = pytest.mark.anyio

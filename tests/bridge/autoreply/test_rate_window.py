@@ -25,7 +25,7 @@ from mcp_server.server import build_server
 from store.autoreply import AutoReplyReader
 from store.db import open_reader
 from store.models import MessageRecord
-from tests.autoreply.harness import (
+from tests.harness import (
     MARIA,
     PRIYA,
     TOM,
