@@ -33,8 +33,8 @@ from store.db import open_reader, open_writer
 from store.models import MediaInfo, MessageKind, MessageRecord
 from store.reader import StoreReader
 from store.writer import StoreWriter
-from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import E, N
+from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.neonize_factory import E, N
 
 pytestmark = pytest.mark.anyio
 

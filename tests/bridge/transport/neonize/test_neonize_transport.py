@@ -28,8 +28,8 @@ from bridge.transport.protocol import (
     Transport,
 )
 from store.models import ContactRecord, MessageKind, ReceiptKind
-from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import H, N
+from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.neonize_factory import H, N
 
 pytestmark = pytest.mark.anyio
 

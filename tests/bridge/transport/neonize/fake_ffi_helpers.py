@@ -15,7 +15,7 @@ from typing import Any
 from bridge.control.client import BridgeError, ControlClient
 from bridge.control.models import BridgeStatus
 from bridge.paths import DataPaths
-from tests.bridge.fake_gocode import ENV
+from tests.bridge.transport.neonize.fake_gocode import ENV
 
 
 def make_session_db(path: Path) -> None:
@@ -48,7 +48,7 @@ class FakeBridge:
         env.pop("WHATSAPP_MCP_SIMULATE", None)
         with self.stderr.open("ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.bridge.fake_bridge"]
+                [sys.executable, "-m", "tests.bridge.transport.neonize.fake_bridge"]
                 + ["--data-dir", str(self.paths.root), *args],
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -13,8 +13,8 @@ from bridge.ingest.events import apply_event
 from bridge.transport.neonize.client import NeonizeTransport
 from store.db import open_writer
 from store.writer import StoreWriter
-from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import H
+from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.neonize_factory import H
 
 pytestmark = pytest.mark.anyio
 

@@ -36,8 +36,8 @@ from typing import Any
 from google.protobuf.message import Message as ProtoMessage
 from pydantic import BaseModel
 
-from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import EVENT_TO_INT, H, N
+from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.neonize_factory import EVENT_TO_INT, H, N
 
 ENV = "WA_FAKE_NEONIZE"
 

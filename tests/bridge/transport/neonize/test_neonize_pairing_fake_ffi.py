@@ -19,7 +19,7 @@ import pytest
 from bridge.control.client import ControlClient
 from bridge.control.models import PairCodeResponse, PairPhoneRequest
 from bridge.transport.protocol import ConnectionState
-from tests.bridge.fake_ffi_helpers import FakeBridge
+from tests.bridge.transport.neonize.fake_ffi_helpers import FakeBridge
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from bridge.transport.neonize import directory
 from bridge.transport.neonize.directory import DirectoryRefresher
 from bridge.transport.neonize.session_db import read_device, read_directory, read_lid_map
 from bridge.transport.protocol import ContactsEvent, TransportEvent
-from tests.bridge.fake_ffi_helpers import make_session_db
+from tests.bridge.transport.neonize.fake_ffi_helpers import make_session_db
 
 ME = "15550001111:7@s.whatsapp.net"
 

@@ -12,14 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.bridge.fake_ffi_helpers import make_session_db
-from tests.bridge.fake_gocode import ENV
+from tests.bridge.transport.neonize.fake_ffi_helpers import make_session_db
+from tests.bridge.transport.neonize.fake_gocode import ENV
 
 PRELUDE = """
 import json, os, sys, threading, time
 from bridge.main import protect_stdout
 protect_stdout()
-from tests.bridge.fake_gocode import install
+from tests.bridge.transport.neonize.fake_gocode import install
 fake = install()
 from neonize.client import NewClient
 session = sys.argv[1]

@@ -15,8 +15,8 @@ from mcp import Client
 from bridge.settings import load_settings
 from mcp_server.server import build_server
 from store.db import open_reader
-from tests.bridge.fake_ffi_helpers import FakeBridge, make_session_db
-from tests.bridge.neonize_factory import ALICE, N
+from tests.bridge.transport.neonize.fake_ffi_helpers import FakeBridge, make_session_db
+from tests.bridge.transport.neonize.neonize_factory import ALICE, N
 from tests.helpers import call
 
 MOM = "15557770001"

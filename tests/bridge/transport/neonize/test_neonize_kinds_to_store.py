@@ -17,8 +17,8 @@ from bridge.transport.protocol import MessageEvent
 from store import sync_state
 from store.db import open_writer
 from store.writer import StoreWriter
-from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import E, H, MessageKey, N, W
+from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.neonize_factory import E, H, MessageKey, N, W
 
 pytestmark = pytest.mark.anyio
 
@@ -285,7 +285,7 @@ async def test_edits_and_reactions_found_in_history_are_applied(tmp_path: Path) 
 
 
 async def test_a_receipt_under_the_lid_reaches_my_message_in_the_phone_chat(tmp_path: Path) -> None:
-    from tests.bridge.fake_ffi_helpers import make_session_db
+    from tests.bridge.transport.neonize.fake_ffi_helpers import make_session_db
 
     session = tmp_path / "session" / "wa.db"
     make_session_db(session)  # whatsmeow's real schema

@@ -28,8 +28,8 @@ from store.models import (
     MessageRecord,
     ReceiptKind,
 )
-from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import E, H, N
+from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.neonize_factory import E, H, N
 
 TS_MS = 1_700_000_000_123
 TS = datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=timezone.utc)
