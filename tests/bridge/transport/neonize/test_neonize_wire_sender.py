@@ -21,10 +21,10 @@ from bridge.transport.protocol import ConnectionState
 from store.db import open_reader, open_writer
 from store.reader import StoreReader
 from store.writer import StoreWriter
+from tests.bridge.server.test_media_download import Rig, _ingest_dispatched
 from tests.bridge.transport.neonize import neonize_factory as f
 from tests.bridge.transport.neonize.fake_gocode import full
 from tests.bridge.transport.neonize.neonize_factory import E, MessageKey, N
-from tests.messaging.test_media_download import Rig, _ingest_dispatched
 
 pytestmark = pytest.mark.anyio
 

@@ -15,10 +15,10 @@ from bridge.control.models import DownloadRequest
 from bridge.send.media_files import OutgoingFile
 from bridge.transport.protocol import ConnectionState
 from store.models import ContactRecord, MessageKind
+from tests.bridge.server.test_media_download import _ingest_dispatched, rig
 from tests.bridge.transport.neonize import neonize_factory as f
 from tests.bridge.transport.neonize.fake_gocode import full
 from tests.bridge.transport.neonize.neonize_factory import E, N
-from tests.messaging.test_media_download import _ingest_dispatched, rig
 
 pytestmark = pytest.mark.anyio
 
