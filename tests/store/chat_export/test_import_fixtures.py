@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from store.chat_export.parse import DateOrderUnknown, parse_export
-from tests.chat_export.conftest import (
+from tests.store.chat_export.conftest import (
     ALICE,
     BOB,
     FIXTURES,
@@ -269,7 +269,7 @@ def test_two_unknown_names_in_a_one_to_one_chat_ask_for_my_name(
 def test_ios_zip_with_chat_txt_and_media_at_the_top_level(store: Store, tmp_path: Path) -> None:
     import zipfile
 
-    from tests.chat_export.conftest import tiny_png
+    from tests.store.chat_export.conftest import tiny_png
 
     bundle = tmp_path / "WhatsApp Chat - Alice.zip"
     lrm = "\u200e"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from store.models import HistoryBatch, MessageRecord
-from tests.chat_export.conftest import ALICE, FIXTURES, ME, Store, integrity_ok
+from tests.store.chat_export.conftest import ALICE, FIXTURES, ME, Store, integrity_ok
 
 EXPORT = FIXTURES / "android_24h_dmy_en.txt"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from bridge.paths import DataPaths
 from store.db import open_reader
 from store.models import HistoryBatch, MessageRecord, ReactionRecord
-from tests.chat_export.conftest import ALICE, FIXTURES, ME, Store, make_zip
 from tests.helpers import seeded_contact
+from tests.store.chat_export.conftest import ALICE, FIXTURES, ME, Store, make_zip
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

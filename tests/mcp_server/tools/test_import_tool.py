@@ -19,8 +19,8 @@ from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
 from mcp_server.tools.data import import_progress, import_via_bridge
 from store.db import open_reader
-from tests.chat_export.conftest import integrity_ok
 from tests.helpers import call, error_of, sim_env, stop_bridge
+from tests.store.chat_export.conftest import integrity_ok
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.chat_export.conftest import ALICE, FIXTURES, Store
+from tests.store.chat_export.conftest import ALICE, FIXTURES, Store
 
 SQLITE_UTILS = str(Path(sys.executable).parent / "sqlite-utils")
 # The README's query, as a person pastes it.
