@@ -15,7 +15,7 @@ from store.db import open_reader
 from tests.harness import autoreply_settings, inprocess_bridge, sim, wait_until
 from tests.helpers import sim_env
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _doctor(data_dir: Path) -> subprocess.CompletedProcess[str]:

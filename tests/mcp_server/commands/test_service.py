@@ -24,7 +24,7 @@ from store.db import open_reader
 from tests.helpers import sim_env, wait_healthy
 from tests.reliability.procs import StdioServer, bridge_processes, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOM = "447700900418@s.whatsapp.net"  # a saved contact of the simulated network
 
 

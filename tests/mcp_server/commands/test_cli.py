@@ -14,7 +14,7 @@ import pytest
 from bridge.paths import DataPaths
 from tests.helpers import sim_env, stop_bridge, wait_healthy
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

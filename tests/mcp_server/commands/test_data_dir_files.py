@@ -19,7 +19,7 @@ from bridge.paths import DataPaths
 from tests.helpers import read_log, sim_env, stop_bridge, wait_healthy
 from tests.reliability.procs import StdioServer, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
