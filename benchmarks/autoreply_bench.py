@@ -42,7 +42,7 @@ from store.db import open_reader, open_writer
 from store.models import MessageRecord
 from store.reader import StoreReader
 from store.writer import StoreWriter
-from tests.autoreply.fake_gemini import FakeGemini
+from tests.bridge.fake_gemini import FakeGemini
 
 CHATS = 50
 
@@ -91,7 +91,7 @@ async def run(mode: RuleMode, per_chat: int, solo: int, data_dir: Path) -> dict[
         while not (paths.token.exists() and bridge.reader.counts().chats >= 8):
             await asyncio.sleep(0.05)
         # The fake peers answer every reply at once, which is exactly what the loop guard stops
-        # (see tests/autoreply): switched off here to measure the reply path itself.
+        # (see tests/bridge/autoreply): switched off here to measure the reply path itself.
         bridge.autoreply.loop_pairs = 0
         chats = [f"1555{7000000 + i:07d}@s.whatsapp.net" for i in range(CHATS)]
         for chat in chats:

@@ -11,6 +11,11 @@ Rules (each violation is one line of the report):
 - no import cycles among runtime imports (`if TYPE_CHECKING:` imports do not run, so they
   cannot form a cycle at import time and are left out of that rule);
 - no module over `max_lines` lines, except the allowlisted ones.
+
+And the layout of `tests/` (`layout_violations`): every folder under it is the mirror of a source
+package folder (`tests/bridge/send` for `bridge/send`) or one of the cross-cutting `SUITES`, has an
+`__init__.py`, and no two test modules share a basename. `__pycache__` and the `DATA_FOLDERS`
+(files tests read, not tests) are not test folders.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ PACKAGES = ("store", "bridge", "mcp_server")
 CONTRACT = ("bridge.control", "bridge.settings", "bridge.paths")
 NEONIZE_HOME = "bridge.transport.neonize"
 GENAI_HOME = "bridge.autoreply.gemini"
+# Specifications that are about no one module: the README's Security section as attacks, crash and
+# restart behaviour, performance budgets, and install and bundle.
+SUITES = ("safety", "reliability", "perf", "packaging")
+DATA_FOLDERS = ("data", "fixtures")
 
 
 @dataclass
@@ -203,3 +212,68 @@ def violations(
             continue
         out.append(f"import cycle: {' <-> '.join(cycle)}")
     return out
+
+
+def _test_folders(folder: Path, data_folders: tuple[str, ...]) -> list[Path]:
+    """Every folder below `folder`, except caches and data folders (and what is inside them)."""
+    skip = {"__pycache__", *data_folders}
+    out: list[Path] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() and path.name not in skip:
+            out += [path, *_test_folders(path, data_folders)]
+    return out
+
+
+def _folder_problem(
+    root: Path, rel: Path, packages: tuple[str, ...], suites: tuple[str, ...]
+) -> str | None:
+    top = rel.parts[0]
+    if top in suites:
+        if len(rel.parts) == 1:
+            return None
+        return "a cross-cutting suite is one folder (plus data folders), not a tree"
+    if top in packages:
+        if (root / rel / "__init__.py").is_file():
+            return None
+        return (
+            f"mirrors no source package ({rel.as_posix()}/ has no __init__.py): put its tests in "
+            "the folder of the module they specify"
+        )
+    return (
+        "neither the mirror of a source package nor a cross-cutting suite "
+        f"({', '.join(suites)}): put its tests in the folder of the module they specify"
+    )
+
+
+def _basename_clashes(tests: Path, folders: list[Path]) -> list[str]:
+    seen: dict[str, list[str]] = {}
+    for folder in [tests, *folders]:
+        for path in sorted(folder.glob("test_*.py")):
+            seen.setdefault(path.name, []).append(path.relative_to(tests.parent).as_posix())
+    return [
+        f"{' and '.join(paths)}: two test modules with one name"
+        for paths in seen.values()
+        if len(paths) > 1
+    ]
+
+
+def layout_violations(
+    root: Path,
+    *,
+    packages: Iterable[str] = PACKAGES,
+    suites: Iterable[str] = SUITES,
+    data_folders: Iterable[str] = DATA_FOLDERS,
+) -> list[str]:
+    """Every broken layout rule in `root/tests`, as readable lines (empty: the layout holds)."""
+    tests = root / "tests"
+    folders = _test_folders(tests, tuple(data_folders))
+    out: list[str] = []
+    for folder in folders:
+        rel = folder.relative_to(tests)
+        where = f"tests/{rel.as_posix()}"
+        problem = _folder_problem(root, rel, tuple(packages), tuple(suites))
+        if problem:
+            out.append(f"{where}: {problem}")
+        if not (folder / "__init__.py").is_file():
+            out.append(f"{where}: no __init__.py")
+    return out + _basename_clashes(tests, folders)

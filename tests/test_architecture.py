@@ -1,5 +1,5 @@
-"""The import contract and the size rule hold for the source tree, and the checker catches a
-deliberate violation of each rule (so a green run means something)."""
+"""The import contract and the size rule hold for the source tree, tests/ mirrors it, and the
+checkers catch a deliberate violation of each rule (so a green run means something)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.architecture import violations
+from tests.architecture import layout_violations, violations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,3 +87,57 @@ def test_the_allowlists_excuse_only_what_they_name(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"bridge/big.py": "x = 1\n" * 401, "bridge/huge.py": "x = 1\n" * 500})
     found = violations(root, oversize_allowed=("bridge.big",))
     assert found == ["bridge/huge.py: 500 lines, over the limit of 400"]
+
+
+def test_every_test_folder_mirrors_a_source_package_or_is_a_cross_cutting_suite() -> None:
+    assert layout_violations(ROOT) == []
+
+
+# A test tree beside the synthetic source tree: a mirror, a suite with its data, and a cache.
+TESTS = {
+    "tests/__init__.py": "",
+    "tests/test_architecture.py": "",
+    "tests/bridge/__init__.py": "",
+    "tests/bridge/control/__init__.py": "",
+    "tests/bridge/control/test_channel.py": "",
+    "tests/safety/__init__.py": "",
+    "tests/safety/test_gate.py": "",
+    "tests/safety/data/corpus.json": "{}",
+    "tests/bridge/__pycache__/x.pyc": "",
+}
+
+
+def test_a_clean_synthetic_test_tree_passes(tmp_path: Path) -> None:
+    assert layout_violations(_tree(tmp_path, TESTS)) == []
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"tests/autoreply/__init__.py": "", "tests/autoreply/test_rules.py": ""},
+            "tests/autoreply: neither the mirror of a source package nor a cross-cutting suite",
+        ),
+        (
+            {"tests/bridge/sched/__init__.py": "", "tests/bridge/sched/test_fire.py": ""},
+            "tests/bridge/sched: mirrors no source package",
+        ),
+        (
+            {"tests/bridge/transport/test_protocol.py": ""},
+            "tests/bridge/transport: no __init__.py",
+        ),
+        (
+            {"tests/safety/attacks/__init__.py": ""},
+            "tests/safety/attacks: a cross-cutting suite is one folder",
+        ),
+        (
+            {"tests/bridge/test_gate.py": ""},
+            "tests/bridge/test_gate.py and tests/safety/test_gate.py: two test modules",
+        ),
+    ],
+)
+def test_the_layout_check_fails_on_a_deliberate_violation(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    found = layout_violations(_tree(tmp_path, {**TESTS, **files}))
+    assert any(expected in v for v in found), found

@@ -1,7 +1,7 @@
 """Every statement behind the hot tools is served by an index, and no listing uses OFFSET.
 
-Complements tests/store/test_query_plans.py (full scans of messages, sorts in listings) with the
-paths the performance work added or relies on: both search orders and their probe and snippet
+Complements tests/store/read/test_query_plans.py (full scans of messages, sorts in listings) with
+the paths the performance work added or relies on: both search orders and their probe and snippet
 queries, name lookups for a page, and filtered searches.
 """
 
@@ -17,7 +17,7 @@ from store.models import ChatRecord, ContactRecord, HistoryBatch
 from store.reader import StoreReader
 from store.writer import StoreWriter
 from tests.store.conftest import BOB, msg
-from tests.store.test_query_plans import plans
+from tests.store.read.test_query_plans import plans
 
 _SCAN = re.compile(r"\bSCAN (messages|m|contacts|ct|chats|c)\b(?! USING (COVERING )?INDEX)")
 CHAT = "15553000001@s.whatsapp.net"

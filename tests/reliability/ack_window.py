@@ -26,8 +26,8 @@ from bridge.transport.neonize.client import NeonizeTransport
 from bridge.transport.protocol import HistoryEvent, MessageEvent
 from store.db import open_writer
 from store.writer import StoreWriter
-from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import H
+from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.neonize_factory import H
 
 
 def _pct(values: list[float], p: float) -> float:

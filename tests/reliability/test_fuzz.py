@@ -2,7 +2,7 @@
 
 - ingest: malformed and odd event models and dicts through `bridge.ingest.events.apply_event` on a
   real StoreWriter (the neonize protobuf conversion is fuzzed in
-  tests/bridge/test_neonize_convert.py);
+  tests/bridge/transport/neonize/test_neonize_convert.py);
 - tool arguments: every registered tool, called through a real MCP client with generated
   arguments, answers a result or a deliberate ToolError, never the SDK's crash wrapper;
 - the FTS query builder: quotes, operators, emoji, empty and 10 kB queries either build a MATCH

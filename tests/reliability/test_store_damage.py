@@ -34,7 +34,7 @@ from store.errors import SchemaTooNew, StoreCorrupt, StoreError
 from store.reader import StoreReader
 from store.schema import SCHEMA_VERSION
 from store.writer import StoreWriter
-from tests.autoreply.harness import TOM
+from tests.harness import TOM
 from tests.helpers import eventually_async, sim_env, stop_bridge
 from tests.reliability.sizes import scaled
 from tests.reliability.stream import build_stream

@@ -14,7 +14,8 @@ from bridge.control.security import SecuritySettings
 from store.audit import read_send_log
 from store.db import open_reader
 from store.errors import InvalidArgument
-from tests.autoreply.harness import (
+from tests.bridge.autoreply.test_autoreply import inbound
+from tests.harness import (
     MARIA,
     autoreply_settings,
     inprocess_bridge,
@@ -23,7 +24,6 @@ from tests.autoreply.harness import (
     texts_to,
     wait_until,
 )
-from tests.autoreply.test_autoreply import inbound
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,8 @@ from store import coverage, sync_state
 from store.models import ChatRecord, Coverage, HistoryBatch
 from store.reader import StoreReader
 from store.writer import StoreWriter
-from tests.bridge import neonize_factory as f
-from tests.bridge.neonize_factory import H, N
+from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.neonize_factory import H, N
 from tests.store.conftest import ALICE, BOB, at, msg
 
 ALICE_JID = f"{f.ALICE}@s.whatsapp.net"
