@@ -15,7 +15,7 @@ from mcp import Client, StdioServerParameters
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
-from tests.helpers import call, sim_env, stop_bridge, text_of
+from tests.helpers import call, eventually_async, sim_env, stop_bridge, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -98,10 +98,14 @@ async def test_list_and_search_carry_the_sync_state_while_history_arrives(
         assert "still running" in status["advice"] and "sync" in status
 
     progress = [sync["progress"]]
-    with anyio.fail_after(240):
-        while "sync" in (page := await call(client, "list_chats")):
+
+    async def synced() -> bool:
+        page = await call(client, "list_chats")
+        if "sync" in page:
             progress.append(page["sync"]["progress"])
-            await anyio.sleep(0.2)
+        return "sync" not in page
+
+    await eventually_async(synced, timeout=240, interval=0.2, what="the end of the history sync")
     assert progress == sorted(progress)
     after = await call(client, "search_messages", query="the")
     assert "sync" not in after and after["items"]

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-import anyio
 import pytest
 
 from bridge.control.client import ControlClient
@@ -21,7 +20,7 @@ from store.audit import read_send_log
 from store.db import open_reader, open_writer
 from store.models import MessageRecord
 from store.writer import StoreWriter
-from tests.helpers import seeded_contact
+from tests.helpers import eventually_async, seeded_contact
 from tests.safety.world import BLOCKED, WROTE, SimClock, open_stack, seed_store
 
 pytestmark = pytest.mark.anyio
@@ -83,19 +82,18 @@ async def test_the_audit_origin_is_the_door_used_not_what_the_caller_claims(
     paths = running_bridge
     contact = seeded_contact(paths)
     control = ControlClient(paths)
-    with anyio.fail_after(30):
-        while True:
-            conn = open_reader(paths.messages_db)
-            try:
-                row = conn.execute(
-                    "SELECT id FROM messages WHERE chat_jid = ? AND is_from_me = 0 LIMIT 1",
-                    (contact,),
-                ).fetchone()
-            finally:
-                conn.close()
-            if row is not None:
-                break
-            await anyio.sleep(0.1)
+
+    def inbound_id() -> tuple[str] | None:
+        conn = open_reader(paths.messages_db)
+        try:
+            return conn.execute(
+                "SELECT id FROM messages WHERE chat_jid = ? AND is_from_me = 0 LIMIT 1",
+                (contact,),
+            ).fetchone()
+        finally:
+            conn.close()
+
+    row = await eventually_async(inbound_id, timeout=30, interval=0.1, what="an inbound message")
     await control.call(
         "POST",
         "/api/react",

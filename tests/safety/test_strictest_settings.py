@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.types import CallToolResult
 
 from bridge.control.client import BridgeError, ControlClient
 from bridge.control.models import SendResponse, SendTextRequest
@@ -133,9 +133,14 @@ async def test_next_to_another_server_the_strictest_settings_hold_and_writes_are
         # Server B, another process, blocks that contact: the bridge is shared, not restarted.
         params = stdio_server(paths.root, WHATSAPP_MCP_BLOCKED_RECIPIENTS=number)
         async with Client(params, read_timeout_seconds=60, cache=None) as b:
-            with anyio.fail_after(30):
-                while not (status := await structured(b, "get_status")).get("security"):
-                    await anyio.sleep(0.1)
+
+            async def security_noted() -> dict[str, Any] | None:
+                status = await structured(b, "get_status")
+                return status if status.get("security") else None
+
+            status = await eventually_async(
+                security_noted, timeout=30, interval=0.1, what="B's security note"
+            )
             assert status["bridge_pid"] == pid
             assert "settings_differ" in status["security"]
             assert "WHATSAPP_MCP_BLOCKED_RECIPIENTS" in status["security"]
@@ -146,12 +151,12 @@ async def test_next_to_another_server_the_strictest_settings_hold_and_writes_are
             assert "recipient_blocked" in text
             a_status = await call(a, "get_status")
             assert a_status["enforced"]["blocked_recipients"] == [contact]
+
         # B has exited: its stricter list no longer applies, and A sends as before.
-        with anyio.fail_after(30):
-            while True:
-                result = await a.call_tool("send_message", {"to": contact, "text": "hello"})
-                if not result.is_error:
-                    break
-                assert "recipient_blocked" in str(result.content)
-                await anyio.sleep(0.2)
+        async def sent() -> CallToolResult | None:
+            result = await a.call_tool("send_message", {"to": contact, "text": "hello"})
+            assert not result.is_error or "recipient_blocked" in str(result.content)
+            return None if result.is_error else result
+
+        await eventually_async(sent, timeout=30, interval=0.2, what="A sending once B is gone")
     assert sent_texts(paths, "leak 3") == 0

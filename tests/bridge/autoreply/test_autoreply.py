@@ -5,6 +5,7 @@ fake Gemini HTTP endpoint."""
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -312,10 +313,19 @@ async def test_the_kill_switch_stops_a_reply_already_being_written(
 ) -> None:
     engine = bridge.autoreply
     await engine.set_rule(_rule(TOM))
-    fake_gemini.fail_next(503)  # the first try fails; the kill switch lands during the backoff
+    switched_off = threading.Event()
+
+    def held(_: Recorded) -> str:
+        # The model is still writing (its answer is held) when the kill switch lands.
+        assert switched_off.wait(30), "the kill switch never landed"
+        return "Sure, see you at 8"
+
+    fake_gemini.answer = held
+    fake_gemini.fail_next(503)  # the first try fails: the retry is the one held
     await sim(bridge).inject_event(inbound(TOM, "hi"))
-    await wait_until(lambda: fake_gemini.requests)
+    await wait_until(lambda: len(fake_gemini.requests) >= 2, what="the retry")
     await engine.set_rule(_rule("*", enabled=False))
+    switched_off.set()
     await wait_until(lambda: engine.idle())
     assert texts_to(bridge) == []
     [entry] = store_of(bridge).ledger(TOM)

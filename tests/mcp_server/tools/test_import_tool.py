@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp import Client
 
@@ -19,7 +18,7 @@ from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
 from mcp_server.tools.data import import_progress, import_via_bridge
 from store.db import open_reader
-from tests.helpers import call, error_of, sim_env, stop_bridge
+from tests.helpers import call, error_of, eventually_async, sim_env, stop_bridge
 from tests.store.chat_export.conftest import integrity_ok
 
 pytestmark = pytest.mark.anyio
@@ -35,12 +34,12 @@ def settings(data_dir: Path) -> Iterator[Settings]:
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[Client]:
     async with Client(build_server(settings), cache=None) as c:
-        with anyio.fail_after(30):
-            while True:
-                status = await call(c, "get_status")
-                if status["state"] == "connected" and (status["store"] or {}).get("messages"):
-                    break
-                await anyio.sleep(0.1)
+
+        async def ready() -> bool:
+            status = await call(c, "get_status")
+            return status["state"] == "connected" and bool((status["store"] or {}).get("messages"))
+
+        await eventually_async(ready, timeout=30, interval=0.1, what="a connected, seeded bridge")
         yield c
 
 

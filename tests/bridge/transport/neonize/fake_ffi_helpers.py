@@ -16,6 +16,7 @@ from bridge.control.client import BridgeError, ControlClient
 from bridge.control.models import BridgeStatus
 from bridge.paths import DataPaths
 from tests.bridge.transport.neonize.fake_gocode import ENV
+from tests.helpers import eventually
 
 
 def make_session_db(path: Path) -> None:
@@ -87,18 +88,18 @@ class FakeBridge:
             return False
 
     def wait_for(self, cond: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-        """Poll a real condition; the bridge must stay alive meanwhile."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """Wait for a real condition; the bridge must stay alive meanwhile."""
+
+        def alive_and(cond: Callable[[], Any]) -> Any:
             assert self.proc is not None and self.proc.poll() is None, (
                 f"the bridge died (rc {self.proc and self.proc.returncode}) waiting for {what}; "
                 f"stderr: {self.tail()}"
             )
-            value = cond()
-            if value:
-                return value
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what}; stderr: {self.tail()}")
+            return cond()
+
+        return eventually(
+            lambda: alive_and(cond), timeout=timeout, interval=0.02, what=f"{what} ({self.tail()})"
+        )
 
     def tail(self) -> str:
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from bridge.transport.neonize.directory import DirectoryRefresher
 from bridge.transport.neonize.session_db import read_device, read_directory, read_lid_map
 from bridge.transport.protocol import ContactsEvent, TransportEvent
 from tests.bridge.transport.neonize.fake_ffi_helpers import make_session_db
+from tests.helpers import eventually
 
 ME = "15550001111:7@s.whatsapp.net"
 
@@ -25,13 +25,6 @@ def _contact(db: Path, their: str, full: str, push: str = "") -> None:
             " business_name) VALUES (?, ?, '', ?, ?, '')",
             (ME, their, full, push),
         )
-
-
-def _wait(cond, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -80,20 +73,26 @@ def test_reads_at_start_connect_schedule_after_history_and_hourly(
     _contact(session, "15550000001@s.whatsapp.net", "Before start")
     r.start()
     try:
-        _wait(lambda: "Before start" in names(), "the read at start")
+        eventually(lambda: "Before start" in names(), interval=0.01, what="the read at start")
         r.on_connected()
         _contact(session, "15550000002@s.whatsapp.net", "Synced after connect")
-        _wait(lambda: "Synced after connect" in names(), "a scheduled read after connect")
+        eventually(
+            lambda: "Synced after connect" in names(),
+            interval=0.01,
+            what="a scheduled read after connect",
+        )
         reads = r.reads
         _contact(session, "15550000003@s.whatsapp.net", "From a history chunk")
         r.poke()
-        _wait(lambda: "From a history chunk" in names(), "the read after a chunk")
+        eventually(
+            lambda: "From a history chunk" in names(), interval=0.01, what="the read after a chunk"
+        )
         assert r.reads > reads
         _contact(session, "15550000004@s.whatsapp.net", "Hourly")
-        _wait(lambda: "Hourly" in names(), "the periodic read")
+        eventually(lambda: "Hourly" in names(), interval=0.01, what="the periodic read")
         emitted = len(events)
         before = r.reads
-        _wait(lambda: r.reads > before, "another periodic read")
+        eventually(lambda: r.reads > before, interval=0.01, what="another periodic read")
         assert len(events) == emitted  # nothing changed: nothing emitted
     finally:
         r.stop()
