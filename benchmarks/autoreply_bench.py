@@ -26,7 +26,7 @@ import os
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.common import log, median, pct
@@ -117,7 +117,7 @@ async def run(mode: RuleMode, per_chat: int, solo: int, data_dir: Path) -> dict[
                         chat_jid=chat,
                         sender=chat,
                         content=f"message {n} from {chat[:11]}",
-                        timestamp=datetime.now(timezone.utc),
+                        timestamp=datetime.now(UTC),
                     )
                 )
                 t0 = time.perf_counter()

@@ -53,7 +53,8 @@ def stop_bridge(data_dir: Path) -> None:
 
 
 def wait_bridge(data_dir: Path, timeout: float = 60) -> None:
-    from bridge.control.client import BridgeError, ControlClient
+    from bridge.control.client import ControlClient
+    from bridge.control.errors import BridgeError
     from bridge.paths import DataPaths
 
     client = ControlClient(DataPaths(data_dir))

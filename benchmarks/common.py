@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ def machine() -> dict[str, Any]:
         pass
     dirty = bool(_git("status", "--porcelain", "--", "store", "bridge", "mcp_server"))
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git("rev-parse", "--short", "HEAD") + (" (+local changes)" if dirty else ""),
         "cores": os.cpu_count(),
         "cpu": cpu,

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from benchmarks.common import CACHE, ROOT, log, rss_mb
 
 SEED = 42
 # A fixed anchor keeps the data identical between runs and machines.
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def cache_dir(messages: int, seed: int = SEED) -> Path:

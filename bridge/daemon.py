@@ -15,7 +15,7 @@ import secrets
 import signal
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.types import ASGIApp
@@ -113,7 +113,7 @@ class Bridge:
         )
         self.transcription = Transcription(self)
         self.idle_exit = idle_exit
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
         self.state = ConnectionState.disconnected
         self.state_detail: str | None = None
         self.pairing: PairingInfo | None = None
@@ -262,7 +262,7 @@ class Bridge:
 
     def _history_running(self) -> bool:
         state = self._sync
-        return state is not None and state.running(datetime.now(timezone.utc))
+        return state is not None and state.running(datetime.now(UTC))
 
     async def _load_sync_state(self) -> None:
         raw = await self.writer.run(self.writer.writer.get_kv, sync_state.KV_KEY)
@@ -311,7 +311,7 @@ class Bridge:
     async def _note_outdated(self, state: ConnectionState) -> None:
         """Remember a 405 "client outdated" for `whatsapp-mcp doctor` (bridge not running)."""
         if state == ConnectionState.outdated:
-            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
             await self.writer.run(self.writer.writer.set_kv, OUTDATED_KV, stamp)
         elif state == ConnectionState.connected:
             await self.writer.run(self.writer.writer.set_kv, OUTDATED_KV, "")

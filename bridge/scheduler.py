@@ -16,7 +16,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bridge.control.models import SendTextRequest
 from bridge.control.schedule import ScheduleRequest, check_future
@@ -39,7 +39,7 @@ _NOT_CONNECTED_RETRY = 1.0
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Scheduler:

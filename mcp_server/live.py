@@ -56,6 +56,6 @@ class LiveHub:
         changed = self._changed
         try:
             await asyncio.wait_for(changed.wait(), max(0.0, timeout))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return self.version > version
         return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
@@ -184,7 +184,7 @@ def register(server: MCPServer, app: App) -> None:
         """Summarise my unread WhatsApp chats (optionally only since a time), most urgent
         first."""
         after = _since(since)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             digest = await tools_digest.read_digest(side, app, after or now - DIGEST_SPAN, now)
             needs = tools_digest.digest_lines(digest)

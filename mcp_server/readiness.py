@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
@@ -35,7 +35,7 @@ NOT_CREATED = (
 
 def sync_view(state: SyncState | None, now: datetime | None = None) -> SyncView | None:
     """The `sync` block of a result: present only while a history sync is running."""
-    if state is None or not state.running(now or datetime.now(timezone.utc)):
+    if state is None or not state.running(now or datetime.now(UTC)):
         return None
     return SyncView(state="running", progress=state.progress, since=when(state.since))
 

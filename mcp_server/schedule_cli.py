@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bridge.control import schedule as control
 from bridge.control.client import ControlClient
@@ -71,7 +71,7 @@ def run(settings: Settings, args: argparse.Namespace, out: Callable[[str], None]
             out(_line(asyncio.run(control.cancel(client, args.id)), settings))
             return 0
         when, zone = control.parse_when(args.at, example_zone=settings.timezone or "Europe/Berlin")
-        control.check_future(when, datetime.now(timezone.utc), args.at)
+        control.check_future(when, datetime.now(UTC), args.at)
         conn = open_reader(paths.messages_db)
         try:
             chat_jid, _ = StoreReader(conn).resolve_recipient(args.to)

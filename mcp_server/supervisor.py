@@ -167,7 +167,7 @@ class BridgeSupervisor:
             await asyncio.wait_for(
                 self._healthy.wait(), timeout or self.settings.bridge_start_timeout
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             reason = self.last_error or "it did not become healthy in time"
             raise BridgeUnavailable(self._unavailable(reason)) from None
         return self.client

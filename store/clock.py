@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -38,4 +38,4 @@ def now_ms(clock: Clock = SYSTEM_CLOCK) -> int:
 
 def utcnow(clock: Clock = SYSTEM_CLOCK) -> datetime:
     """The clock's time as an aware UTC datetime."""
-    return datetime.fromtimestamp(clock.now(), timezone.utc)
+    return datetime.fromtimestamp(clock.now(), UTC)

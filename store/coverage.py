@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from store import sync_state
 from store.models import Coverage, HistoryEnd, from_ms, to_ms
@@ -73,5 +73,5 @@ def chat_coverage(conn: sqlite3.Connection, chat_jid: str, *, syncing: bool) -> 
 def coverage_now(conn: sqlite3.Connection, chat_jid: str) -> Coverage:
     """`chat_coverage` with "syncing" taken from the stored history-sync state."""
     state = sync_state.read_sync_state(conn)
-    syncing = state is not None and state.running(datetime.now(timezone.utc))
+    syncing = state is not None and state.running(datetime.now(UTC))
     return chat_coverage(conn, chat_jid, syncing=syncing)

@@ -9,7 +9,7 @@ Times are timezone-aware UTC `datetime`s; the database keeps them as epoch milli
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -45,7 +45,7 @@ Size = Annotated[int | None, BeforeValidator(_size_or_none)]
 
 def utc(ts: datetime) -> datetime:
     """Treat naive datetimes as UTC and convert aware ones to UTC."""
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def to_ms(ts: datetime) -> int:
@@ -53,7 +53,7 @@ def to_ms(ts: datetime) -> int:
 
 
 def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 class _Model(BaseModel):

@@ -14,7 +14,8 @@ import anyio
 from mcp import Client
 from mcp.types import CallToolResult
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.paths import DataPaths
 from store.db import open_reader
 from store.sync_state import SIMULATED_SEED, read_sync_state

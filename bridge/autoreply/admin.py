@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bridge.autoreply import rules as rulebook
 from bridge.autoreply.engine_base import EngineBase, log
@@ -89,7 +89,7 @@ class RuleAdmin(EngineBase):
             rulebook.parse_quiet_hours(quiet)
         until = req.until
         if until is not None and until.tzinfo is None:
-            until = until.replace(tzinfo=timezone.utc)
+            until = until.replace(tzinfo=UTC)
         if not req.enabled and until is None and old is not None:
             until = old.until
         mode = req.mode or (old.mode if old else None)

@@ -9,7 +9,6 @@ off (its default); the engine retries with its own bounded backoff and records e
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import TypedDict
@@ -75,7 +74,7 @@ class _GeminiDoor:
             )
         except errors.APIError as exc:
             raise _api_error(exc) from exc
-        except (httpx2.TransportError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, httpx2.TransportError) as exc:
             raise ReplyRetryable(f"Gemini unreachable: {type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:

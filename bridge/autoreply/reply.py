@@ -7,7 +7,7 @@ import contextlib
 import importlib
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from bridge.autoreply import rules as rulebook
@@ -154,7 +154,7 @@ class Replying(RuleAdmin):
         free_at = await wait_for_window(self.sender.gate, self.writer, to_ms(deadline))
         if free_at is None:
             return True
-        when = datetime.fromtimestamp(free_at / 1000, tz=timezone.utc)
+        when = datetime.fromtimestamp(free_at / 1000, tz=UTC)
         reason = (
             f"rate_limited: the send limits allow the next message at {when:%Y-%m-%d %H:%M:%S} "
             f"UTC, after this message is stale ({STALE_AFTER.total_seconds() / 60:.0f} min)"

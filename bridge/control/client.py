@@ -42,8 +42,6 @@ from bridge.paths import DataPaths
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["BridgeError", "BridgeUnavailable", "ControlClient"]
-
 
 def _error_of(status: int, data: bytes) -> BridgeError:
     code, message = "http_error", data.decode("utf-8", "replace")[:500]

@@ -8,7 +8,7 @@ guessing the zone is how a birthday wish goes out at 3 am.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,7 +46,7 @@ def user_zone(name: str) -> tuple[tzinfo, str]:
                 f"WHATSAPP_MCP_TIMEZONE={name!r} is not a time zone name; use one like "
                 "Europe/Berlin or America/New_York."
             ) from exc
-    local = datetime.now().astimezone().tzinfo or timezone.utc
+    local = datetime.now().astimezone().tzinfo or UTC
     return local, datetime.now(local).strftime("%Z") or "local"
 
 
@@ -82,7 +82,7 @@ def parse_when(text: str, *, example_zone: str = "Europe/Berlin") -> tuple[datet
     elif not label:
         label = when.strftime("%z")
         label = f"UTC{label[:3]}:{label[3:]}" if label not in ("+0000", "") else "UTC"
-    return when.astimezone(timezone.utc), label
+    return when.astimezone(UTC), label
 
 
 def check_future(when: datetime, now: datetime, text: str) -> None:
@@ -104,7 +104,7 @@ def describe(when: datetime, zone_name: str) -> tuple[str, str]:
     local = when.astimezone(tz)
     return (
         f"{local:%a %d %b %Y %H:%M} {label} ({local:%z})",
-        f"{when.astimezone(timezone.utc):%a %d %b %Y %H:%M} UTC",
+        f"{when.astimezone(UTC):%a %d %b %Y %H:%M} UTC",
     )
 
 

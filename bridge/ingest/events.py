@@ -4,7 +4,7 @@ for inbound data."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bridge.control.models import BridgeEvent
 from bridge.transport.protocol import (
@@ -38,7 +38,7 @@ def apply_event(writer: StoreWriter, event: TransportEvent) -> list[BridgeEvent]
         return [BridgeEvent(type="message", chat_jid=chat, message_id=event.message.id)]
     if isinstance(event, HistoryEvent):
         added = writer.ingest_history(event.batch)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         known: list[tuple[str, HistoryEnd]] = [
             (writer.resolve_jid(c.jid), c.history_end)
             for c in event.batch.chats

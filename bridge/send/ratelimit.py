@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bridge.control.limits import (
     DEFAULT_MIN_INTERVAL as DEFAULT_MIN_INTERVAL,
@@ -37,7 +37,7 @@ _MINUTE, _HOUR, _DAY = 60_000, 3_600_000, 86_400_000
 
 
 def _when(ms: int, now_ms: int) -> str:
-    at = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    at = datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     wait = max(0, ms - now_ms) / 1000
     if wait < 120:
         human = f"{wait:.0f} s"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bridge.control.models import (
@@ -45,7 +45,7 @@ def routes(bridge: Bridge) -> list[Route]:
             if bridge.state in PERMANENT_STATES and bridge.state != ConnectionState.logged_out:
                 raise HttpError(503, bridge.state.value, bridge.status().advice)
             info = bridge.pairing
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             if info and info.qr and (info.expires_at is None or info.expires_at > now):
                 png = bridge.paths.qr_png
                 return QrResponse(

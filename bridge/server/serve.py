@@ -152,7 +152,7 @@ class SocketServer:
         self._server.should_exit = True
         try:
             await asyncio.wait_for(asyncio.shield(self._task), 5.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._server.force_exit = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bridge.control.errors import BridgeError
 from bridge.control.lifecycle import service_record, user_stopped
@@ -75,7 +75,7 @@ def _autoreply_lines(paths: DataPaths) -> list[str]:
         return [f"auto-reply: store unreadable ({exc})"]
     finally:
         conn.close()
-    return rule_lines(rules, today, datetime.now(timezone.utc))
+    return rule_lines(rules, today, datetime.now(UTC))
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -161,7 +161,7 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
             hub = app.live
             if since is None:
-                floor = to_ms(datetime.now(timezone.utc) - _CLOCK_SLACK)
+                floor = to_ms(datetime.now(UTC) - _CLOCK_SLACK)
                 seq = await app.read(lambda r: r.with_connection(live_q.last_seq))
             else:
                 seq, floor = decode_cursor(since)
@@ -230,7 +230,7 @@ def register(server: MCPServer, app: App) -> None:
             while True:
                 version = hub.version
                 state = await app.read(lambda r: r.with_connection(sync_state.read_sync_state))
-                view = sync_view(state, datetime.now(timezone.utc))
+                view = sync_view(state, datetime.now(UTC))
                 chunks = sum(t.chunks for t in view.types.values())
                 if chunks != chunks_seen:
                     chunks_seen = chunks

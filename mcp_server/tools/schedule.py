@@ -8,7 +8,7 @@ reads the store directly, so it works while the bridge or WhatsApp is down.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
@@ -115,7 +115,7 @@ def register(server: MCPServer, app: App) -> None:
             when, zone = control.parse_when(
                 at, example_zone=app.settings.timezone or "Europe/Berlin"
             )
-            control.check_future(when, datetime.now(timezone.utc), at)
+            control.check_future(when, datetime.now(UTC), at)
             chat_jid, chat_name = await app.read(lambda r: r.resolve_recipient(to))
             client = await app.bridge()
             item = await control.schedule(

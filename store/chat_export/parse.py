@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
 DateOrder = Literal["dmy", "mdy", "ymd"]
@@ -189,10 +189,10 @@ def _local_time(
 def _utc_ms(local: datetime, tz: tzinfo) -> int:
     aware = local.replace(tzinfo=tz)
     # A wall time skipped by a DST jump does not round-trip: take the moment after the jump.
-    back = aware.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None)
+    back = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if back != local:
         aware = (local + timedelta(hours=1)).replace(tzinfo=tz)
-    return int(aware.astimezone(timezone.utc).timestamp() * 1000)
+    return int(aware.astimezone(UTC).timestamp() * 1000)
 
 
 def _to_utc_ms(
@@ -269,7 +269,7 @@ def kind_of_file(name: str) -> str:
 
 
 def parse_export(
-    text: str, *, tz: tzinfo = timezone.utc, date_order: DateOrder | None = None
+    text: str, *, tz: tzinfo = UTC, date_order: DateOrder | None = None
 ) -> ParsedExport:
     """Every message of an export; lines that look like a message start but cannot be read are
     reported in `bad_lines` (with their numbers) and skipped, and the rest is still parsed."""

@@ -6,7 +6,7 @@ and marked missed (never sent late) when the bridge was down past the grace peri
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,7 +41,7 @@ def settings(data_dir: Path) -> Settings:
 
 
 def iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 async def scheduled(client: Client, schedule_id: int) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def stamped_at(paths: DataPaths, message_id: str) -> datetime:
         ).fetchone()
     finally:
         conn.close()
-    return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
 
 
 async def test_a_message_scheduled_3_s_ahead_is_sent_then_through_the_gate(
@@ -132,7 +132,7 @@ async def test_bad_times_are_refused_with_a_time_that_works(settings: Settings) 
             assert "already passed" in past
             junk = await error_of(client, "schedule_message", to=TOM, text="x", at="tomorrow")
             assert "at='tomorrow'" in junk
-            day = (datetime.now(timezone.utc) + timedelta(days=200)).date()
+            day = (datetime.now(UTC) + timedelta(days=200)).date()
             named = await call(
                 client,
                 "schedule_message",
@@ -141,7 +141,7 @@ async def test_bad_times_are_refused_with_a_time_that_works(settings: Settings) 
                 at=f"{day.isoformat()} 08:00 Europe/Berlin",
             )
             berlin = datetime(day.year, day.month, day.day, 8, tzinfo=ZoneInfo("Europe/Berlin"))
-            assert named["when_utc"] == f"{berlin.astimezone(timezone.utc):%a %d %b %Y %H:%M} UTC"
+            assert named["when_utc"] == f"{berlin.astimezone(UTC):%a %d %b %Y %H:%M} UTC"
             cancelled = await call(client, "cancel_scheduled", id=named["id"])
             assert cancelled["state"] == "cancelled"
             again = await error_of(client, "cancel_scheduled", id=named["id"])
@@ -175,7 +175,7 @@ async def test_a_send_whose_time_passed_while_the_bridge_was_down_is_marked_miss
 ) -> None:
     paths = DataPaths(settings.data_dir)
     paths.ensure()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store = ScheduleStore(open_writer(paths.messages_db))
     try:
         # Due an hour ago (past the 600 s grace) and ten seconds ago (within it).

@@ -5,7 +5,7 @@ once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ async def test_a_schedule_survives_a_bridge_process_restart(settings: Settings) 
     paths = DataPaths(settings.data_dir)
     async with Client(build_server(settings), cache=None) as client:
         status = await wait_until(lambda: _new_bridge(client, -1), timeout=30)
-        at = datetime.now(timezone.utc) + timedelta(seconds=6)
+        at = datetime.now(UTC) + timedelta(seconds=6)
         item = await call(
             client, "schedule_message", to=MARIA, text="Dinner at 8 🍝", at=at.isoformat()
         )

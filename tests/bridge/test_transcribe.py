@@ -8,7 +8,7 @@ import asyncio
 import base64
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ async def deliver_voice(bridge: Bridge, sender: str, mid: str, audio: bytes | No
                 sender=sender,
                 kind=MessageKind.voice,
                 media=MediaInfo(mime_type="audio/ogg; codecs=opus", seconds=4, direct_path="/v/x"),
-                timestamp=datetime.now(timezone.utc),
+                timestamp=datetime.now(UTC),
             )
         )
     )

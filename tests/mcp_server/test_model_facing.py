@@ -7,7 +7,7 @@ import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema
@@ -190,7 +190,7 @@ async def test_no_tool_result_carries_a_media_key_path_url_or_hash(
         return result
 
     # A schedule a month out (cancelled below, so nothing fires): list_scheduled has one to show.
-    at = (datetime.now(timezone.utc) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%MZ")
+    at = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%MZ")
     scheduled = await scan("schedule_message", {"to": chat, "text": "See you then!", "at": at})
     assert not scheduled.is_error, text_of(scheduled)
     calls: list[tuple[str, dict[str, Any]]] = [

@@ -4,7 +4,7 @@ never as an error, and the sync block appears only while a sync is running."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from store.sync_state import read_sync_state
 from store.writer import StoreWriter
 
 pytestmark = pytest.mark.anyio
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 async def test_a_store_still_being_created_reads_as_not_yet(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ async def test_history_chunks_through_ingest_make_a_sync_block_until_the_last(
     assert view is not None and view.progress == 40 and view.state == "running"
     assert view.compact()["state"] == "running" and view.since.endswith("Z")
     # A sync that went quiet long ago is not "running" for ever.
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
     assert sync_view(read_sync_state(conn), now=later) is None
     chunk(3, 100, final=True)
     assert sync_view(read_sync_state(conn)) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -62,15 +63,15 @@ async def test_write_tools_are_annotated_as_writes_and_dropped_in_read_only_mode
 
 
 def test_prompt_since_accepts_iso_times_and_spans() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from mcp_server.prompts import PromptArgumentError, parse_since
 
-    now = datetime(2024, 5, 10, 12, 0, tzinfo=timezone.utc)
-    assert parse_since("12h", now) == datetime(2024, 5, 10, 0, 0, tzinfo=timezone.utc)
-    assert parse_since("2d", now) == datetime(2024, 5, 8, 12, 0, tzinfo=timezone.utc)
-    assert parse_since("2024-05-01T08:00", now) == datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
-    assert parse_since("2024-05-01T08:00Z", now) == datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
+    assert parse_since("12h", now) == datetime(2024, 5, 10, 0, 0, tzinfo=UTC)
+    assert parse_since("2d", now) == datetime(2024, 5, 8, 12, 0, tzinfo=UTC)
+    assert parse_since("2024-05-01T08:00", now) == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+    assert parse_since("2024-05-01T08:00Z", now) == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
     assert parse_since(None, now) is None and parse_since(" ", now) is None
     with pytest.raises(PromptArgumentError, match="12h"):
         parse_since("last tuesday", now)

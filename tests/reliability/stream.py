@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bridge.transport.protocol import (
     ContactsEvent,
@@ -42,7 +42,7 @@ from store.models import (
     ReceiptRecord,
 )
 
-T0 = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 ME = "15550009999@s.whatsapp.net"
 _WORDS = (
     "pizza friday dinner café naïve meeting tomorrow photos lunch train late ok thanks "

@@ -21,7 +21,7 @@ import logging
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from tests.reliability.sizes import scaled
 
 RAN: dict[str, int] = {"ingest": 0, "tools": 0, "fts": 0, "http_socket": 0}
 SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
-UTC = timezone.utc
+UTC = UTC
 
 # ---------------------------------------------------------------- shared value strategies
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,7 +41,7 @@ from tests.reliability.sizes import scaled
 from tests.reliability.stream import canonical_dump, store_problems
 
 EXAMPLES = scaled(400)
-T0 = datetime(2024, 6, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 GROUP = "120363000000000077@g.us"
 PEOPLE = [(f"1555200000{i}@s.whatsapp.net", f"8800000000000{i}@lid", f"push{i}") for i in range(3)]
 EMOJI = ["👍", "❤️", "", "😂"]

@@ -22,7 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -192,7 +192,7 @@ def test_a_store_from_every_earlier_version_migrates_to_the_head(tmp_path: Path,
                 id="NEW1",
                 chat_jid=ALICE,
                 content="after the upgrade pizza",
-                timestamp=datetime(2024, 6, 1, tzinfo=timezone.utc),
+                timestamp=datetime(2024, 6, 1, tzinfo=UTC),
             )
         )
         reader = StoreReader(open_reader(path))

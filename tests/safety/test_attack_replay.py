@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.control.models import SendResponse, SendTextRequest
 from bridge.paths import DataPaths
 from bridge.settings import load_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,7 @@ async def transport() -> AsyncIterator[SimulatedTransport]:
 
 
 def stamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 async def refusal(stack: Stack, to: str, text: str) -> SendRefused:

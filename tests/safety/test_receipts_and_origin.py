@@ -4,7 +4,7 @@ door the bridge was called through (issue 13). Real store file, real Sender and 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ def db(tmp_path: Path) -> Path:
             chat_jid=BLOCKED,
             sender=BLOCKED,
             content="did you see this?",
-            timestamp=datetime(2026, 1, 2, tzinfo=timezone.utc),
+            timestamp=datetime(2026, 1, 2, tzinfo=UTC),
         )
     )
     conn.close()

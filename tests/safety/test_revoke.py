@@ -5,7 +5,7 @@ Real SQLite file, the real writer, reader, prompts and Sender over SimulatedTran
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from tests.safety.world import SAVED, SimClock, open_stack, seed_store
 SECRET = "the vaultcode is zebrastripe9"
 EDITED = "actually it is quokkafizz42"
 LATE = "history copy says marmotlantern7"
-T0 = datetime(2026, 1, 3, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 3, tzinfo=UTC)
 
 
 def file_bytes(path: Path) -> bytes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -83,7 +83,7 @@ async def test_a_message_that_writes_the_closing_tag_stays_inside_every_prompt(
 
 
 def test_the_auto_reply_prompt_keeps_the_chat_name_and_messages_inside_its_envelope() -> None:
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t = datetime(2026, 1, 1, tzinfo=UTC)
     msg = Message(
         id="X",
         chat_jid="447700900777@s.whatsapp.net",

@@ -4,7 +4,7 @@ replayed through a real MCP client on simulated WhatsApp with the default settin
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -105,7 +105,7 @@ def test_consent_is_writing_by_hand_creating_or_administering_never_our_own_send
     path = tmp_path / "messages.db"
     conn = open_writer(path)
     w = StoreWriter(conn)
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t = datetime(2026, 1, 1, tzinfo=UTC)
     groups = {
         k: f"1203630000000000{i:02d}@g.us"
         for i, k in enumerate(["created", "admin", "typed", "tool", "auto", "added"])

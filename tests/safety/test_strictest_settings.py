@@ -14,7 +14,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.control.models import SendResponse, SendTextRequest
 from bridge.paths import DataPaths
 from bridge.settings import load_settings

@@ -12,7 +12,7 @@ import json
 import sys
 import unicodedata
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -228,7 +228,7 @@ async def test_layouts_are_refused_in_text_caption_and_reply_quote_under_policy_
     # The stranger's messages carry each layout; a reply to one would re-send it as a quote.
     conn = open_writer(db)
     writer = StoreWriter(conn)
-    t = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    t = datetime(2026, 1, 2, tzinfo=UTC)
     for i, payload in enumerate(LAYOUTS.values()):
         writer.ingest_message(
             MessageRecord(

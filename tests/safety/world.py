@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.ingest.writer_thread import WriterThread
@@ -65,7 +65,7 @@ def expected_allowed(policy: str, chat: str) -> bool:
 def seed_store(path: Path) -> None:
     conn = open_writer(path)
     w = StoreWriter(conn)
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t = datetime(2026, 1, 1, tzinfo=UTC)
     w.upsert_contacts(
         [
             ContactRecord(jid=SAVED, lid=SAVED_LID, saved_name="Sam Saved"),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ CAROL = "15551110003@s.whatsapp.net"
 ME = "15559999999@s.whatsapp.net"
 GROUP = "120363000000000001@g.us"
 ALICE_LID = "987654321012345@lid"
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def at(minutes: float) -> datetime:

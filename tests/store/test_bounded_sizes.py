@@ -5,7 +5,7 @@ ingest dropped the message."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ def crafted_event(size: int) -> TransportEvent:
             "id": f"CRAFTED{size & 0xFFFF}",
             "chat_jid": CHAT,
             "sender": CHAT,
-            "timestamp": datetime(2024, 1, 1, tzinfo=timezone.utc).isoformat(),
+            "timestamp": datetime(2024, 1, 1, tzinfo=UTC).isoformat(),
             "kind": "document",
             "caption": "the invoice",
             "media": {"mime_type": "application/pdf", "file_size": size, "width": size},

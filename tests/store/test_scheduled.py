@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ def store(tmp_path: Path) -> Iterator[ScheduleStore]:
 def test_pending_rows_come_soonest_first_then_finished_ones(
     store: ScheduleStore, tmp_path: Path
 ) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     late = store.add(TOM, "later", None, now + timedelta(hours=2), "UTC")
     soon = store.add(TOM, "soon", None, now + timedelta(hours=1), "Europe/Berlin")
     done = store.add(TOM, "done", None, now + timedelta(minutes=1), "UTC")
@@ -43,7 +43,7 @@ def test_pending_rows_come_soonest_first_then_finished_ones(
 def test_a_cancelled_row_cannot_be_claimed_and_a_claimed_one_cannot_be_cancelled(
     store: ScheduleStore,
 ) -> None:
-    at = datetime.now(timezone.utc) + timedelta(minutes=5)
+    at = datetime.now(UTC) + timedelta(minutes=5)
     a = store.add(TOM, "a", None, at, "UTC")
     b = store.add(TOM, "b", None, at, "UTC")
     assert store.cancel(a.id).state == "cancelled"
@@ -58,7 +58,7 @@ def test_a_cancelled_row_cannot_be_claimed_and_a_claimed_one_cannot_be_cancelled
 def test_a_send_interrupted_by_a_crash_is_reported_failed_never_resent(
     store: ScheduleStore,
 ) -> None:
-    item = store.add(TOM, "x", None, datetime.now(timezone.utc), "UTC")
+    item = store.add(TOM, "x", None, datetime.now(UTC), "UTC")
     assert store.claim(item.id)
     assert store.abandon_sending() == 1
     after = store.get(item.id)

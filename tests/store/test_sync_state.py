@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from store import sync_state
 from store.db import open_reader, open_writer
 from store.writer import StoreWriter
 
-T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def test_chunks_accumulate_per_sync_type_until_progress_reaches_100() -> None:

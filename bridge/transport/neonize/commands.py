@@ -13,7 +13,7 @@ import base64
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -267,8 +267,8 @@ class NeonizeCommands:
 
 
 def _send_result(resp: Any) -> SendResult:
-    ts = datetime.fromtimestamp(resp.Timestamp, tz=timezone.utc) if resp.Timestamp else None
-    return SendResult(id=resp.ID, timestamp=ts or datetime.now(timezone.utc))
+    ts = datetime.fromtimestamp(resp.Timestamp, tz=UTC) if resp.Timestamp else None
+    return SendResult(id=resp.ID, timestamp=ts or datetime.now(UTC))
 
 
 def _map_error(what: str, exc: Exception) -> TransportError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bridge.transport.neonize.env import prepare_neonize_environment
 
@@ -64,8 +64,8 @@ _POLL_FIELDS = (
 )
 
 # The Python-side time range we accept; anything else is garbage.
-_MIN_TS = datetime(2009, 1, 1, tzinfo=timezone.utc)  # WhatsApp launched in 2009
-_MAX_TS = datetime(2200, 1, 1, tzinfo=timezone.utc)
+_MIN_TS = datetime(2009, 1, 1, tzinfo=UTC)  # WhatsApp launched in 2009
+_MAX_TS = datetime(2200, 1, 1, tzinfo=UTC)
 
 Converted = MessageEvent | ReactionEvent | EditEvent | DeleteEvent
 
@@ -77,7 +77,7 @@ def from_seconds(value: int | float) -> datetime | None:
     try:
         if not value:
             return None
-        ts = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        ts = datetime.fromtimestamp(float(value), tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
     return ts if _MIN_TS <= ts <= _MAX_TS else None
@@ -89,7 +89,7 @@ def from_millis(value: int) -> datetime | None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def jid_str(value: str | None) -> str | None:

@@ -11,7 +11,7 @@ import asyncio
 import ctypes
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +66,7 @@ class NeonizePairing:
             PairingEvent(
                 code=None,
                 qr=bytes(data).decode("utf-8", "replace"),
-                expires_at=datetime.now(timezone.utc) + timedelta(seconds=lifetime),
+                expires_at=datetime.now(UTC) + timedelta(seconds=lifetime),
             )
         )
         if first:
@@ -138,7 +138,7 @@ class NeonizePairing:
         # The code dies with this client's QR channel, 160 s after its first code.
         first = gen.first_qr_at or time.monotonic()
         left = max(0.0, first + QR_CHANNEL_SECONDS - time.monotonic())
-        expires = datetime.now(timezone.utc) + timedelta(seconds=left)
+        expires = datetime.now(UTC) + timedelta(seconds=left)
         gen.qr_deadline = max(gen.qr_deadline or 0.0, time.monotonic() + left + self._qr_grace)
         self._emit(PairingEvent(qr=None, code=code, expires_at=expires))
         return code

@@ -6,7 +6,7 @@ import itertools
 import random
 import zlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bridge.transport.simulated.cast import DEFAULT_ACCOUNT_JID, Person
 from store.models import (
@@ -159,7 +159,7 @@ def synthetic_history(
     end = int(utc(now).timestamp())
     start = end - int(_SPAN.total_seconds())
     step = (end - start) / max(n, 1)
-    tz = timezone.utc
+    tz = UTC
     expo, rand = rng.expovariate, rng.random
 
     for first in range(0, n, batch_size):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def inbound(chat: str, text: str, *, sender: str | None = None, **kw: Any) -> Me
             chat_jid=chat,
             sender=sender or chat,
             content=text,
-            timestamp=kw.pop("timestamp", datetime.now(timezone.utc)),
+            timestamp=kw.pop("timestamp", datetime.now(UTC)),
             **kw,
         )
     )
@@ -184,11 +184,11 @@ async def test_a_burst_of_three_messages_in_a_second_gets_one_reply(
     await bridge.autoreply.set_rule(_rule(TOM))
     seen = bridge.autoreply.considered
     burst = ["hey", "quick question about the boiler", "can you call me?"]
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     for text in burst:
         await sim(bridge).inject_event(inbound(TOM, text))
         await anyio.sleep(0.25)  # the burst's own spacing, part of the scenario
-    assert datetime.now(timezone.utc) - started < timedelta(seconds=1)
+    assert datetime.now(UTC) - started < timedelta(seconds=1)
     await settled(bridge, seen, 3)
 
     assert len(texts_to(bridge, TOM)) == 1
@@ -381,7 +381,7 @@ def _rule(chat: str, *, enabled: bool = True, **kw: Any) -> Any:
 async def test_rules_that_cannot_work_are_refused_with_a_reason(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    past = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     assert "needs static_text" in await error_of(
         client, "set_auto_reply", chat=TOM, enabled=True, mode="static"
     )
@@ -414,7 +414,7 @@ async def test_quiet_hours_and_expiry_keep_a_rule_silent(bridge: Bridge) -> None
     assert entry.state == "skipped" and entry.detail == "quiet_hours"
 
     await bridge.autoreply.set_rule(_rule(TOM, enabled=False))
-    soon = datetime.now(timezone.utc) + timedelta(seconds=1)
+    soon = datetime.now(UTC) + timedelta(seconds=1)
     await bridge.autoreply.set_rule(_rule(MARIA, until=soon))
     assert bridge.keep_alive()
     await wait_until(lambda: not bridge.keep_alive(), what="the rule expires")

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ def _inbound(chat: str, text: str) -> MessageEvent:
             chat_jid=chat,
             sender=chat,
             content=text,
-            timestamp=datetime.now(timezone.utc),
+            timestamp=datetime.now(UTC),
         )
     )
 
@@ -160,7 +160,7 @@ async def test_a_window_full_past_the_staleness_limit_is_recorded_as_skipped(
         conn = open_reader(bridge.paths.messages_db)
         try:
             lines = rule_lines(
-                AutoReplyReader(conn).rules(), replies_today(conn), datetime.now(timezone.utc)
+                AutoReplyReader(conn).rules(), replies_today(conn), datetime.now(UTC)
             )
         finally:
             conn.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -15,7 +15,7 @@ from store.autoreply import ALL_CONTACTS, AutoReplyRule, RuleMode
 from store.errors import InvalidArgument
 from store.models import Message, MessageKind, MessageRecord
 
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 ME = "15550000000@s.whatsapp.net"
 TOM = "447700900418@s.whatsapp.net"
 GROUP = "120363041234567890@g.us"

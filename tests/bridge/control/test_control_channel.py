@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from bridge.control.channel import ChannelUntrusted, trusted_socket
-from bridge.control.client import BridgeUnavailable, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeUnavailable
 from bridge.control.lockfile import BridgeLock
 from bridge.paths import DataPaths, UnsafeDirectory, runtime_dir
 from tests.helpers import sim_env, stop_bridge, wait_healthy

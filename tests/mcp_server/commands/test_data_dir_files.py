@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.paths import DataPaths
 from tests.helpers import read_log, sim_env, stop_bridge, wait_healthy
 from tests.reliability.procs import StdioServer, wait_for

@@ -6,7 +6,7 @@ import csv
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.paths import DataPaths
@@ -28,7 +28,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _seed(store: Store) -> None:
     store.import_(FIXTURES / "android_24h_dmy_en.txt", chat=ALICE, timezone="UTC")
-    t = datetime(2024, 4, 2, 8, 0, 5, tzinfo=timezone.utc)
+    t = datetime(2024, 4, 2, 8, 0, 5, tzinfo=UTC)
     store.writer.ingest_history(
         HistoryBatch(
             messages=[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bridge.paths import DataPaths
 from tests.helpers import seeded_contact, sim_env
@@ -25,7 +25,7 @@ def cli(paths: DataPaths, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_schedule_add_list_and_cancel_from_the_terminal(running_bridge: DataPaths) -> None:
     to = seeded_contact(running_bridge)
-    at = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0)
+    at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
     added = cli(running_bridge, "add", to, at.isoformat(), "Happy birthday!")
     assert added.returncode == 0, added.stderr + added.stdout
     assert added.stdout.startswith("#1 ") and "pending" in added.stdout

@@ -6,7 +6,7 @@ last), so the test states the rule, not a copy of the seed."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def settings(data_dir: Path) -> Settings:
 def last_messages(paths: DataPaths) -> dict[str, tuple[bool, str | None, int]]:
     """chat → (I wrote last, its text, unread count), over the last 7 days."""
     conn = sqlite3.connect(f"{paths.messages_db.resolve().as_uri()}?mode=ro", uri=True)
-    week_ago = int((datetime.now(timezone.utc) - timedelta(days=7)).timestamp() * 1000)
+    week_ago = int((datetime.now(UTC) - timedelta(days=7)).timestamp() * 1000)
     try:
         rows = conn.execute(
             """
@@ -94,12 +94,12 @@ async def test_the_digest_lists_what_needs_me_and_nothing_where_i_answered_last(
                         sender="447700900014@s.whatsapp.net",
                         content="@15550000000 can you bring the cake?",
                         mentions=[ME],
-                        timestamp=datetime.now(timezone.utc) - timedelta(hours=1),
+                        timestamp=datetime.now(UTC) - timedelta(hours=1),
                     )
                 )
             )
             await wait_until(lambda: _stored(bridge.reader, FAMILY, "3EB0MENTION000000001"))
-            at = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+            at = (datetime.now(UTC) + timedelta(days=2)).isoformat()
             await call(client, "schedule_message", to=KENJI, text="Football tonight?", at=at)
             again = {c["chat_jid"]: c for c in (await call(client, "get_digest"))["chats"]}
             assert again[FAMILY]["mentions_of_me"] == 1

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from mcp import Client
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.control.importing import ImportRequest
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
@@ -59,7 +60,7 @@ def _synced_message(db: Path) -> tuple[str, str, str, int]:
 
 
 def _line(ms: int, who: str, text: str) -> str:
-    t = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    t = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return f"{t:%d/%m/%Y, %H:%M} - {who}: {text}"
 
 

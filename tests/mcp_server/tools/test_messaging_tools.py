@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ImageContent, TextContent, TextResourceContents
 from PIL import Image
 
-from bridge.control.client import BridgeError
+from bridge.control.errors import BridgeError
 from bridge.control.models import SendFileRequest
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings

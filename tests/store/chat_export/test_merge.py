@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from store.models import HistoryBatch, MessageRecord
 from tests.store.chat_export.conftest import ALICE, FIXTURES, ME, Store, integrity_ok
@@ -11,7 +11,7 @@ EXPORT = FIXTURES / "android_24h_dmy_en.txt"
 
 
 def synced(mid: str, when: str, text: str, *, mine: bool = False) -> MessageRecord:
-    ts = datetime.fromisoformat(when).replace(tzinfo=timezone.utc)
+    ts = datetime.fromisoformat(when).replace(tzinfo=UTC)
     return MessageRecord(
         id=mid,
         chat_jid=ALICE,

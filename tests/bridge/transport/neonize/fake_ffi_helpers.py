@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.control.client import BridgeError, ControlClient
+from bridge.control.client import ControlClient
+from bridge.control.errors import BridgeError
 from bridge.control.models import BridgeStatus
 from bridge.paths import DataPaths
 from tests.bridge.transport.neonize.fake_gocode import ENV

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,7 +32,7 @@ from tests.bridge.transport.neonize import neonize_factory as f
 from tests.bridge.transport.neonize.neonize_factory import E, H, N
 
 TS_MS = 1_700_000_000_123
-TS = datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=timezone.utc)
+TS = datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)
 ALICE_JID = f"{f.ALICE}@s.whatsapp.net"
 BOB_JID = f"{f.BOB}@s.whatsapp.net"
 GROUP_JID = f"{f.GROUP}@g.us"
@@ -153,7 +153,7 @@ def test_reaction_targets_the_reacted_message_and_empty_emoji_removes():
         ALICE_JID,
         "👍",
     )
-    assert r.timestamp == datetime(2023, 11, 14, 22, 15, 23, tzinfo=timezone.utc)
+    assert r.timestamp == datetime(2023, 11, 14, 22, 15, 23, tzinfo=UTC)
     removed = conv.convert_message(roundtrip(f.message_ev(f.reaction("3EB0TARGET", ""))))
     assert isinstance(removed, ReactionEvent) and removed.reaction.emoji == ""
 
@@ -167,7 +167,7 @@ def test_edit_becomes_an_edit_of_the_original_message():
         "3EB0ORIG",
         "fixed typo",
     )
-    assert out.edit.timestamp == datetime(2023, 11, 14, 22, 16, 40, tzinfo=timezone.utc)
+    assert out.edit.timestamp == datetime(2023, 11, 14, 22, 16, 40, tzinfo=UTC)
 
 
 def test_edit_still_wrapped_in_edited_message_is_unwrapped():
@@ -333,7 +333,7 @@ def test_history_chunk_with_three_conversations_uses_second_timestamps():
     assert isinstance(out, HistoryEvent)
     assert out.progress == 50
     b = out.batch
-    utc = timezone.utc
+    utc = UTC
     assert b.chats == [
         ChatRecord(
             jid=ALICE_JID,
@@ -394,7 +394,7 @@ def test_receipts(kind, expected):
         ALICE_JID,
         expected,
     )
-    assert r.timestamp == datetime.fromtimestamp(1_700_000_300, timezone.utc)
+    assert r.timestamp == datetime.fromtimestamp(1_700_000_300, UTC)
 
 
 def test_retry_receipts_are_skipped():
@@ -472,7 +472,7 @@ def test_contacts_prefer_full_name_then_first_name():
     ]
 
 
-NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

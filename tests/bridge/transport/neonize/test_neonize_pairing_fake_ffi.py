@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,7 @@ def test_a_pairing_code_expires_with_its_qr_window(fake_bridge: Callable[..., Fa
     assert reply.code == "ABCD-EFGH"
     assert bridge.calls("PairPhone")[0]["name"] == "Chrome (Linux)"
     assert reply.expires_at is not None
-    left = (reply.expires_at - datetime.now(timezone.utc)).total_seconds()
+    left = (reply.expires_at - datetime.now(UTC)).total_seconds()
     # The window closes 160 s after its first code, not 165 s after the request.
     assert abs(left - (160 - (asked - first_qr))) < 3
     assert bridge.cli_stop() < 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import anyio
 import pytest
@@ -40,7 +40,7 @@ from store.models import MessageKind, ReceiptKind
 from store.sync_state import SIMULATED_SEED
 from tests.helpers import eventually_async
 
-NOW = datetime(2024, 3, 31, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)
 MARIA = "15550100143@s.whatsapp.net"
 SOFIA = "447700900396@s.whatsapp.net"
 SOFIA_LID = "204882345678901@lid"
