@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from bridge.autoreply.replier import ReplyFailed, ReplyRetryable, Transcribed, api_key_configured
 from bridge.control.models import DownloadRequest
 from bridge.control.transcribe import TranscribeRequest, TranscribeResponse
-from bridge.server.http import HttpError
+from bridge.server.errors import HttpError
 from bridge.server.routes_messaging import Messaging
 from store import jid as jids
 from store.db import open_writer

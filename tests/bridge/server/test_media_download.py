@@ -23,7 +23,7 @@ from bridge.daemon import Bridge
 from bridge.ingest.events import apply_event
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
-from bridge.server.http import HttpError
+from bridge.server.errors import HttpError
 from bridge.server.routes_messaging import Messaging
 from bridge.settings import load_settings
 from bridge.transport.neonize.client import NeonizeTransport
