@@ -35,10 +35,10 @@ from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths, write_private, write_private_bytes
 from bridge.scheduler import Scheduler
 from bridge.send.gate import open_gate
-from bridge.send.sender import Sender, SendRefused
+from bridge.send.sender import Sender
 from bridge.send.strictest import SecurityRegistry
 from bridge.server.app import ControlServer, Route
-from bridge.server.errors import HttpError
+from bridge.server.error_map import map_error
 from bridge.server.routes_autoreply import routes as autoreply_routes
 from bridge.server.routes_core import routes as core_routes
 from bridge.server.routes_import import routes as import_routes
@@ -54,36 +54,15 @@ from bridge.transport.protocol import (
     ConnectionState,
     HistoryEvent,
     MessageEvent,
-    NotConnected,
     PairingEvent,
     Transport,
-    TransportError,
     TransportEvent,
 )
 from store import sync_state
-from store.errors import Ambiguous, InvalidArgument, NotFound, StoreError
+from store.errors import NotFound
 from store.reader import StoreReader
 
 log = logging.getLogger(__name__)
-
-
-def map_error(exc: Exception) -> HttpError | None:
-    """Domain errors → HTTP status and a message the caller can act on."""
-    if isinstance(exc, SendRefused):
-        return HttpError(403, exc.code, str(exc))
-    if isinstance(exc, NotFound):
-        return HttpError(404, "not_found", str(exc))
-    if isinstance(exc, Ambiguous):
-        return HttpError(409, "ambiguous", str(exc))
-    if isinstance(exc, InvalidArgument):
-        return HttpError(422, "invalid_argument", str(exc))
-    if isinstance(exc, NotConnected):
-        return HttpError(503, "not_connected", str(exc))
-    if isinstance(exc, TransportError):
-        return HttpError(502, "whatsapp_error", str(exc))
-    if isinstance(exc, StoreError):
-        return HttpError(500, "store_error", str(exc))
-    return None
 
 
 class Bridge:

@@ -6,7 +6,8 @@ the transcript stored on the message (store/transcripts.py), where FTS indexes i
 sent to Gemini at most once per success: a stored transcript is always served from the store.
 Concurrent requests for the same voice note share one Gemini call.
 
-Errors are recorded on the message and raised as HttpErrors whose message says what to do:
+Errors are recorded on the message and raised as refusals (bridge/refusals.py) whose message
+says what to do:
 no key (how to set one), rate limited (retried with backoff first), too large, expired media.
 
 Automatic mode (WHATSAPP_MCP_TRANSCRIBE=contacts|all) transcribes inbound voice notes as they
@@ -20,18 +21,27 @@ import importlib
 import logging
 import os
 import sqlite3
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
+from bridge import downloads
 from bridge.autoreply.replier import ReplyFailed, ReplyRetryable, Transcribed, api_key_configured
 from bridge.control.models import DownloadRequest
 from bridge.control.transcribe import TranscribeRequest, TranscribeResponse
-from bridge.server.errors import HttpError
-from bridge.server.routes_messaging import Messaging
+from bridge.refusals import (
+    Gone,
+    NeedsSetup,
+    Refused,
+    TooLarge,
+    Unavailable,
+    Unsuitable,
+    UpstreamRefused,
+)
+from bridge.transport.protocol import MediaUnavailable
 from store import jid as jids
 from store.db import open_writer
 from store.errors import StoreError
 from store.models import MessageKind, MessageRecord
-from store.transcripts import TokenUse, Transcript, TranscriptStore
+from store.transcripts import TokenUse, TranscriptStore
 
 if TYPE_CHECKING:
     from bridge.daemon import Bridge
@@ -134,7 +144,7 @@ class Transcription:
                 if existing is not None:
                     continue  # done, or failed: an explicit call retries, not the background
                 await self.transcribe(TranscribeRequest(chat=chat, message_id=message.id))
-            except HttpError as exc:
+            except Refused as exc:
                 log.info("automatic transcription of %s failed: %s", message.id, exc.message)
             except Exception:  # top of a loop: one voice note must not stop the next
                 log.exception("automatic transcription of %s failed", message.id)
@@ -173,8 +183,7 @@ class Transcription:
         msg = b.reader.get_message(chat, message_id)
         seconds = msg.media.seconds if msg.media else None
         if msg.kind not in AUDIO_KINDS or msg.media is None:
-            raise HttpError(
-                422,
+            raise Unsuitable(
                 "not_a_voice_note",
                 f"Message {msg.id} is a {msg.kind.value} message, not a voice note or audio; "
                 "only those can be transcribed (list_messages shows each message's kind).",
@@ -186,26 +195,24 @@ class Transcription:
         if msg.media.file_size is not None and msg.media.file_size > MAX_AUDIO_BYTES:
             await self._fail(chat, msg.id, "too_large", self._too_large(msg.media.file_size), 0)
         try:
-            got = await Messaging(b).download(DownloadRequest(chat=chat, message_id=msg.id))
-        except HttpError as exc:
-            if exc.code == "media_expired":
-                await self._fail(
-                    chat,
-                    msg.id,
-                    "media_expired",
-                    f"The audio of voice note {msg.id} is no longer on WhatsApp's servers or "
-                    f"the phone ({exc.message}), so it cannot be transcribed. Ask the sender "
-                    "to send it again.",
-                    0,
-                    status=410,
-                )
-            raise
+            got = await downloads.download(b, DownloadRequest(chat=chat, message_id=msg.id))
+        except MediaUnavailable as exc:
+            await self._fail(
+                chat,
+                msg.id,
+                "media_expired",
+                f"The audio of voice note {msg.id} is no longer on WhatsApp's servers or "
+                f"the phone ({exc}), so it cannot be transcribed. Ask the sender "
+                "to send it again.",
+                0,
+                refusal=Gone,
+            )
         size = await asyncio.to_thread(os.path.getsize, got.path)
         if size > MAX_AUDIO_BYTES:
             await self._fail(chat, msg.id, "too_large", self._too_large(size), 0)
         audio = await asyncio.to_thread(_read, got.path)
         if not api_key_configured():
-            await self._fail(chat, msg.id, "no_api_key", NO_KEY, 0, status=424)
+            await self._fail(chat, msg.id, "no_api_key", NO_KEY, 0, refusal=NeedsSetup)
         mime = (msg.media.mime_type or "audio/ogg").split(";", 1)[0].strip() or "audio/ogg"
         result, attempts = await self._generate(chat, msg.id, audio, mime)
         saved = await b.writer.run(
@@ -250,7 +257,7 @@ class Transcription:
             except ReplyFailed as exc:
                 code = "no_api_key" if "No Gemini API key" in str(exc) else "gemini_error"
                 message = NO_KEY if code == "no_api_key" else f"Gemini refused: {exc}"
-                await self._fail(chat, message_id, code, message, attempt, status=502)
+                await self._fail(chat, message_id, code, message, attempt, refusal=UpstreamRefused)
         await self._fail(
             chat,
             message_id,
@@ -258,9 +265,8 @@ class Transcription:
             f"Gemini kept failing after {attempts} tries ({last}). Try again in a minute "
             "(rate limits reset quickly).",
             attempts,
-            status=503,
+            refusal=Unavailable,
         )
-        raise AssertionError("unreachable")  # _fail always raises
 
     def _too_large(self, size: int) -> str:
         return (
@@ -277,8 +283,8 @@ class Transcription:
         message: str,
         attempts: int,
         *,
-        status: int = 413,
-    ) -> Transcript:
+        refusal: type[Refused] = TooLarge,
+    ) -> NoReturn:
         store = self.store()
         await self.bridge.writer.run(
             lambda: store.save_failed(
@@ -290,7 +296,7 @@ class Transcription:
                 attempts=attempts,
             )
         )
-        raise HttpError(status, code, message)
+        raise refusal(code, message)
 
 
 def _read(path: str) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from bridge import downloads
 from bridge.control.models import (
     DownloadRequest,
     DownloadResponse,
@@ -21,10 +22,6 @@ from bridge.control.models import (
 )
 from bridge.send import media_files
 from bridge.server.app import Route
-from bridge.server.errors import HttpError
-from bridge.transport.protocol import MediaUnavailable
-from store.errors import InvalidArgument
-from store.models import MEDIA_KINDS
 
 if TYPE_CHECKING:
     from bridge.daemon import Bridge
@@ -67,38 +64,4 @@ class Messaging:
         return await self.bridge.sender.mark_read(req.model_copy(update={"origin": "tool"}))
 
     async def download(self, req: DownloadRequest) -> DownloadResponse:
-        b = self.bridge
-        chat = await b.sender.resolve(req.chat)
-        msg = b.reader.get_message(chat, req.message_id)
-        if msg.kind not in MEDIA_KINDS or msg.media is None:
-            raise InvalidArgument(
-                f"Message {msg.id} is a {msg.kind.value} message; it has no attachment to download."
-            )
-        if msg.deleted:
-            raise InvalidArgument(f"Message {msg.id} was deleted; its attachment is gone.")
-        media = msg.media
-        target = media_files.download_path(
-            b.paths.media, chat, msg.id, media.mime_type, media.filename
-        )
-        cached, size = await asyncio.to_thread(
-            media_files.cached_download, target, media.file_size, media.file_sha256
-        )
-        if not cached:
-            fields: dict[str, object] = media.model_dump(exclude_none=True)
-            fields["kind"] = msg.kind.value
-            try:
-                data = await b.transport.download_media(chat, msg.id, fields)
-            except MediaUnavailable as exc:
-                raise HttpError(410, "media_expired", str(exc)) from exc
-            await asyncio.to_thread(media_files.save_download, target, data)
-            size = len(data)
-        return DownloadResponse(
-            chat_jid=chat,
-            message_id=msg.id,
-            kind=msg.kind,
-            path=str(target),
-            mime_type=media.mime_type,
-            size=size,
-            filename=media.filename,
-            cached=cached,
-        )
+        return await downloads.download(self.bridge, req)

@@ -23,7 +23,7 @@ from bridge.daemon import Bridge
 from bridge.ingest.events import apply_event
 from bridge.ingest.writer_thread import WriterThread
 from bridge.paths import DataPaths
-from bridge.server.errors import HttpError
+from bridge.server.error_map import map_error
 from bridge.server.routes_messaging import Messaging
 from bridge.settings import load_settings
 from bridge.transport.neonize.client import NeonizeTransport
@@ -173,10 +173,11 @@ async def test_neonize_expired_media_is_a_clear_410(
     )
     async with rig(tmp_path / "data", t, simulate=False) as r:
         rec = await _ingest_dispatched(t, r, f.message_ev(f.image(), msg_id="OLD1"))
-        with pytest.raises(HttpError) as err:
+        with pytest.raises(MediaUnavailable) as err:
             await r.messaging.download(DownloadRequest(chat=rec.chat_jid, message_id="OLD1"))
-        assert (err.value.status, err.value.code) == (410, "media_expired")
-        assert "expired" in err.value.message and "ask the sender" in err.value.message
+        answer = map_error(err.value)  # what the control API answers
+        assert answer is not None and (answer.status, answer.code) == (410, "media_expired")
+        assert "expired" in answer.message and "ask the sender" in answer.message
         assert not any(r.paths.media.rglob("*OLD1*"))
     # Any other failure stays a plain WhatsApp error, not "expired".
     monkeypatch.setattr(gocode, "DownloadAny", FakeCdn(error="context deadline exceeded"))
@@ -202,8 +203,9 @@ async def test_simulated_media_the_phone_no_longer_has_is_a_clear_410(tmp_path: 
             media=MediaInfo(mime_type="image/png", file_size=10, direct_path="/v/sim/GONE1"),
         )
         await r.writer.run(r.writer.writer.ingest_message, gone)
-        with pytest.raises(HttpError) as err:
+        with pytest.raises(MediaUnavailable) as err:
             await r.messaging.download(DownloadRequest(chat=gone.chat_jid, message_id="GONE1"))
-        assert (err.value.status, err.value.code) == (410, "media_expired")
-        assert "ask the sender" in err.value.message.lower()
+        answer = map_error(err.value)  # what the control API answers
+        assert answer is not None and (answer.status, answer.code) == (410, "media_expired")
+        assert "ask the sender" in answer.message.lower()
     await t.stop()
