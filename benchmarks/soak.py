@@ -123,7 +123,7 @@ def run_soak(
     from bridge.control.client import ControlClient
     from bridge.control.errors import BridgeError
     from bridge.control.lockfile import holder_pid
-    from bridge.control.models import InboundRequest, InboundResponse
+    from bridge.control.models import InboundRequest
     from bridge.paths import DataPaths
     from tests.helpers import stop_bridge, wait_healthy
 
@@ -173,7 +173,7 @@ def run_soak(
                     text=" ".join(rng.choice(_WORDS) for _ in range(6)),
                 )
                 try:
-                    asyncio.run(client.call("POST", "/api/simulate/inbound", InboundResponse, body))
+                    asyncio.run(client.simulate_inbound(body))
                     injected += 1
                 except BridgeError:
                     inject_errors += 1

@@ -18,11 +18,17 @@ from pathlib import Path
 
 from bridge.control.client import ControlClient
 from bridge.control.errors import BridgeError, BridgeUnavailable
-from bridge.control.importing import ImportReport, ImportRequest, check_import_path, import_roots
+from bridge.control.importing import (
+    ImportReport,
+    ImportRequest,
+    check_import_path,
+    import_progress,
+    import_roots,
+    import_via_bridge,
+)
 from bridge.control.lockfile import AlreadyRunning, BridgeLock
 from bridge.paths import DataPaths
 from bridge.settings import Settings
-from mcp_server.tools.data import import_progress, import_via_bridge
 from store.chat_export.export import export_to, write_contacts
 from store.chat_export.run import import_offline
 from store.db import open_reader, open_writer

@@ -19,8 +19,7 @@ from bridge.control.client import ControlClient
 from bridge.control.errors import BridgeError
 from bridge.control.lifecycle import service_record
 from bridge.control.lockfile import lock_is_held
-from bridge.control.models import StopResponse
-from bridge.control.security import AttachRequest, AttachResponse, SecuritySettings, differences
+from bridge.control.security import AttachRequest, SecuritySettings, attach, differences
 from bridge.paths import DataPaths
 from bridge.settings import Settings
 
@@ -47,12 +46,7 @@ async def reconcile(sup: _Supervisor, *, restarts_left: int = 1) -> None:
     the difference, until it goes away."""
     mine = SecuritySettings.from_settings(sup.settings)
     try:
-        got = await sup.client.call(
-            "POST",
-            "/api/security/attach",
-            AttachResponse,
-            AttachRequest(pid=os.getpid(), settings=mine),
-        )
+        got = await attach(sup.client, AttachRequest(pid=os.getpid(), settings=mine))
     except BridgeError as exc:
         if exc.status != 404:
             raise
@@ -71,7 +65,7 @@ async def reconcile(sup: _Supervisor, *, restarts_left: int = 1) -> None:
             "with this server's settings."
         )
         with contextlib.suppress(BridgeError):
-            await sup.client.call("POST", "/api/stop", StopResponse, timeout=5)
+            await sup.client.stop(timeout=5)
         deadline = time.monotonic() + 15
         while lock_is_held(sup.paths.lock) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

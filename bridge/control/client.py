@@ -128,10 +128,17 @@ class ControlClient:
         return answer.content
 
     async def call(
-        self, method: str, path: str, model: type[M], body: BaseModel | None = None, **kw: float
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        body: BaseModel | None = None,
+        *,
+        timeout: float | None = None,
     ) -> M:
-        """Any endpoint, by method and path (the typed methods below are the usual way)."""
-        data = await self.request(method, path, body, timeout=kw.get("timeout"))
+        """Any endpoint, by method and path: for the typed methods below and the typed helpers
+        of the feature modules (bridge/control/{schedule,transcribe,importing,security}.py)."""
+        data = await self.request(method, path, body, timeout=timeout)
         try:
             return model.model_validate_json(data)
         except ValidationError as exc:
@@ -193,8 +200,10 @@ class ControlClient:
     async def autoreply_state(self) -> AutoReplyState:
         return await self.call("GET", "/api/autoreply", AutoReplyState)
 
-    async def set_autoreply(self, req: SetAutoReplyRequest) -> AutoReplyState:
-        return await self.call("POST", "/api/autoreply/rules", AutoReplyState, req)
+    async def set_autoreply(
+        self, req: SetAutoReplyRequest, timeout: float | None = None
+    ) -> AutoReplyState:
+        return await self.call("POST", "/api/autoreply/rules", AutoReplyState, req, timeout=timeout)
 
     async def simulate_inbound(self, req: InboundRequest) -> InboundResponse:
         return await self.call("POST", "/api/simulate/inbound", InboundResponse, req)

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.control.media_paths import folder_list, is_inside
 from store.chat_export.run import BadLineReport, ImportReport
 from store.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from bridge.control.client import ControlClient
+
+# A 300k-message export takes seconds; a slow disk or a huge zip of media longer.
+IMPORT_TIMEOUT = 600.0
 
 __all__ = [
     "BadLineReport",
@@ -89,3 +95,15 @@ def check_import_path(raw: str, roots: list[Path]) -> Path:
             "made, or a .jsonl written by `whatsapp-mcp export --format jsonl`."
         )
     return Path(real)
+
+
+async def import_via_bridge(client: ControlClient, req: ImportRequest) -> ImportReport:
+    """POST /api/import: the one typed call for the import endpoint."""
+    return await client.call("POST", "/api/import", ImportReport, req, timeout=IMPORT_TIMEOUT)
+
+
+async def import_progress(client: ControlClient, job: str) -> ImportProgress:
+    """POST /api/import/progress for a job started with `import_via_bridge`."""
+    return await client.call(
+        "POST", "/api/import/progress", ImportProgress, ImportProgressRequest(job=job), timeout=5
+    )

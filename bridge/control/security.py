@@ -10,11 +10,16 @@ restarts it or refuses writes (mcp_server/supervisor.py).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.control.limits import RateLimits
 from bridge.settings import SendPolicy, Settings
 from store.jid import parse_recipients
+
+if TYPE_CHECKING:
+    from bridge.control.client import ControlClient
 
 # Strictest first.
 _POLICY_ORDER: tuple[SendPolicy, ...] = ("contacts", "known", "any")
@@ -124,3 +129,8 @@ def strictest(first: SecuritySettings, *rest: SecuritySettings) -> SecuritySetti
         per_day=min(s.per_day for s in all_),
         min_interval=max(s.min_interval for s in all_),
     )
+
+
+async def attach(client: ControlClient, req: AttachRequest) -> AttachResponse:
+    """POST /api/security/attach: register a server's settings; the answer says the bridge's."""
+    return await client.call("POST", "/api/security/attach", AttachResponse, req)

@@ -18,13 +18,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 async def set_rule_off(client: ControlClient, chat: str) -> AutoReplyState:
-    return await client.call(
-        "POST",
-        "/api/autoreply/rules",
-        AutoReplyState,
-        SetAutoReplyRequest(chat=chat, enabled=False),
-        timeout=15,
-    )
+    return await client.set_autoreply(SetAutoReplyRequest(chat=chat, enabled=False), timeout=15)
 
 
 def _run(args: argparse.Namespace) -> int:

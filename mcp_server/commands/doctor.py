@@ -10,7 +10,6 @@ import sys
 
 from bridge.control.errors import BridgeError
 from bridge.control.lifecycle import service_record, user_stopped
-from bridge.control.models import BridgeStatus
 from bridge.control.states import ConnectionState
 from bridge.control.versions import (
     DISTRIBUTION,
@@ -87,7 +86,7 @@ def _doctor(args: argparse.Namespace) -> int:
     out(f"service:   {f'{record.manager} ({record.unit_path})' if record else 'none'}")
     outdated = _outdated_at(paths)
     try:
-        st = asyncio.run(client_for(settings).call("GET", "/api/status", BridgeStatus, timeout=5))
+        st = asyncio.run(client_for(settings).status(timeout=5))
     except BridgeError as exc:
         stopped = " after `whatsapp-mcp stop`" if user_stopped(paths) else ""
         out(f"bridge:    not running{stopped}: {exc.message}")

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from bridge.control.errors import BridgeError
 from bridge.control.lifecycle import service_record, user_stopped
-from bridge.control.models import BridgeStatus
 from bridge.paths import DataPaths
 from mcp_server.commands.base import Command, out, settings_for
 from mcp_server.commands.core import client_for
@@ -87,7 +86,7 @@ def _status(args: argparse.Namespace) -> int:
         out(f"service:   {record.manager} ({record.unit_path})")
     code = 0
     try:
-        st = asyncio.run(client_for(settings).call("GET", "/api/status", BridgeStatus, timeout=5))
+        st = asyncio.run(client_for(settings).status(timeout=5))
     except BridgeError as exc:
         why = " (stopped with `whatsapp-mcp stop`)" if user_stopped(paths) else ""
         out(f"bridge:    not running{why}: {exc.message}")

@@ -14,15 +14,14 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from bridge.control.client import ControlClient
 from bridge.control.errors import BridgeError
 from bridge.control.importing import (
-    ImportProgress,
-    ImportProgressRequest,
     ImportReport,
     ImportRequest,
     check_import_path,
+    import_progress,
     import_roots,
+    import_via_bridge,
 )
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
@@ -31,21 +30,7 @@ from mcp_server.errors import tool_errors
 IMPORT = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-# A 300k-message export takes seconds; a slow disk or a huge zip of media longer.
-IMPORT_TIMEOUT = 600.0
 POLL_SECONDS = 0.25
-
-
-async def import_via_bridge(client: ControlClient, req: ImportRequest) -> ImportReport:
-    """POST /api/import: the one typed call for the import endpoint."""
-    return await client.call("POST", "/api/import", ImportReport, req, timeout=IMPORT_TIMEOUT)
-
-
-async def import_progress(client: ControlClient, job: str) -> ImportProgress:
-    """POST /api/import/progress for a job started with `import_via_bridge`."""
-    return await client.call(
-        "POST", "/api/import/progress", ImportProgress, ImportProgressRequest(job=job), timeout=5
-    )
 
 
 def register(server: MCPServer, app: App) -> None:

@@ -13,11 +13,10 @@ from mcp import Client
 
 from bridge.control.client import ControlClient
 from bridge.control.errors import BridgeError
-from bridge.control.importing import ImportRequest
+from bridge.control.importing import ImportRequest, import_progress, import_via_bridge
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from mcp_server.server import build_server
-from mcp_server.tools.data import import_progress, import_via_bridge
 from store.db import open_reader
 from tests.helpers import call, error_of, eventually_async, sim_env, stop_bridge
 from tests.store.chat_export.conftest import integrity_ok
