@@ -19,6 +19,7 @@ Every bad input is one line on stderr naming the fix, and exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
@@ -113,3 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `whatsapp-mcp status | head`: the reader left. Point stdout at nothing, so the
+        # interpreter's last flush does not raise again, and end without a traceback (exit 1,
+        # as Python's own EPIPE handling does: the output was cut short).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -133,3 +133,20 @@ def test_a_bad_setting_is_one_line_naming_the_variable(home: Path) -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "WHATSAPP_MCP_SEND_POLICY" in done.stderr
+
+
+def test_output_piped_into_a_reader_that_leaves_ends_quietly(home: Path) -> None:
+    # `whatsapp-mcp status | head -1`: the reader is gone before the command writes.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mcp_server", "status", "--data-dir", str(home / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=_env(home),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(60) == 1  # cut short, as Python itself reports EPIPE
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
