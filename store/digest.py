@@ -3,7 +3,8 @@
 Per chat: unread count; the message waiting for my answer (in a direct chat, the newest
 question, else the newest message, written after my last message and older than the wait
 threshold; in a group, only messages that mention me or reply to me); @mentions of me in
-groups; pending scheduled sends. Chats where I wrote last and nothing is unread are left out.
+groups; pending scheduled sends, and scheduled sends since `since` that did not go out (refused,
+failed, missed). Chats where I wrote last and nothing is unread are left out.
 Every text is a short preview with hidden characters removed: other people's words, as data.
 """
 
@@ -47,6 +48,9 @@ class DigestChat(_Model):
     mentions_of_me: int = Field(default=0, description="Messages @-mentioning me (groups).")
     scheduled_pending: int = 0
     next_scheduled_at: datetime | None = None
+    scheduled_not_sent: int = Field(
+        default=0, description="My scheduled sends that did not go out (list_scheduled: why)."
+    )
     why: str = Field(description="Why this chat is listed, in a few words.")
 
 
@@ -108,8 +112,18 @@ def build_digest(
         "ORDER BY last_message_at DESC LIMIT ?",
         [since_ms, CANDIDATES],
     )
+    # Due since `since` and not sent: the user believes these went out.
+    not_sent: dict[str, int] = {
+        r["chat_jid"]: r["n"]
+        for r in _rows(
+            conn,
+            "SELECT chat_jid, count(*) AS n FROM scheduled_messages "
+            "WHERE state IN ('refused', 'failed', 'missed') AND fired_at >= ? GROUP BY chat_jid",
+            [since_ms],
+        )
+    }
     seen = {c["jid"] for c in chats}
-    extra = [j for j in scheduled if j not in seen]
+    extra = sorted({j for j in (*scheduled, *not_sent) if j not in seen})
     if extra:
         chats += _rows(
             conn,
@@ -119,7 +133,9 @@ def build_digest(
         )
     found: list[tuple[int, int, DigestChat, str | None]] = []
     for c in chats:
-        item = _chat(conn, c, me, since_ms, wait_ms, scheduled.get(c["jid"]))
+        item = _chat(
+            conn, c, me, (since_ms, wait_ms), scheduled.get(c["jid"]), not_sent.get(c["jid"], 0)
+        )
         if item is not None:
             found.append(item)
     found.sort(key=lambda x: (-x[0], -x[1]))
@@ -140,10 +156,11 @@ def _chat(
     conn: sqlite3.Connection,
     c: sqlite3.Row,
     me: str | None,
-    since_ms: int,
-    wait_ms: int,
+    window: tuple[int, int],
     scheduled: tuple[int, int] | None,
+    not_sent: int,
 ) -> tuple[int, int, DigestChat, str | None] | None:
+    since_ms, wait_ms = window
     jid: str = c["jid"]
     group = bool(c["is_group"])
     unread = max(0, int(c["unread_count"] or 0))
@@ -183,7 +200,7 @@ def _chat(
             since_my_last=len(inbound),
         )
     pending, first = scheduled or (0, None)
-    if not (unread or waiting or mentions or pending):
+    if not (unread or waiting or mentions or pending or not_sent):
         return None
     reasons: list[str] = []
     score = 0
@@ -192,6 +209,9 @@ def _chat(
         reasons.append(
             "a question waits for my answer" if waiting.is_question else "they wrote last"
         )
+    if not_sent:
+        score += 90
+        reasons.append(f"{not_sent} scheduled send(s) did not go out")
     if mentions:
         score += 80 + min(mentions, 10)
         reasons.append(f"{mentions} mention(s) of me")
@@ -211,6 +231,7 @@ def _chat(
         mentions_of_me=mentions,
         scheduled_pending=pending,
         next_scheduled_at=from_ms(first) if first is not None else None,
+        scheduled_not_sent=not_sent,
         why="; ".join(reasons),
     )
     return score, last, item, pick["sender"] if pick is not None else None

@@ -106,6 +106,33 @@ async def test_the_digest_lists_what_needs_me_and_nothing_where_i_answered_last(
             assert again[FAMILY]["waiting"]["id"] == "3EB0MENTION000000001"
             assert again[KENJI]["scheduled_pending"] == 1 and again[KENJI]["waiting"] is None
 
+            # A scheduled send that did not go out (the bridge was down past the grace period)
+            # brings back a chat where I answered last: the user believes it was sent.
+            quiet = sorted(answered)[0]
+
+            def missed_one() -> None:
+                store = bridge.scheduler.store()
+                due = datetime.now(UTC) - timedelta(hours=2)
+                item = store.add(quiet, "Happy birthday!", None, due, "UTC")
+                assert store.miss(item.id, "The bridge was not running at the time.")
+
+            await bridge.writer.run(missed_one)
+            third = await call(client, "get_digest")
+            [entry] = [c for c in third["chats"] if c["chat_jid"] == quiet]
+            assert entry["scheduled_not_sent"] == 1 and "did not go out" in entry["why"]
+            # It needs the user more than chats that are merely unread.
+            order = [c["chat_jid"] for c in third["chats"]]
+            merely_unread = [
+                c["chat_jid"]
+                for c in third["chats"]
+                if c["unread"] and c["waiting"] is None and not c["mentions_of_me"]
+            ]
+            assert all(order.index(quiet) < order.index(j) for j in merely_unread)
+            # Outside the window asked for, it is not news any more.
+            later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+            newer = await call(client, "get_digest", since=later)
+            assert all(c["scheduled_not_sent"] == 0 for c in newer["chats"])
+
             prompt = await client.get_prompt("catch_up", {})
             text = prompt.messages[0].content.text  # type: ignore[union-attr]
             assert (
