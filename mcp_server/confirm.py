@@ -116,15 +116,18 @@ def assess(
     return reasons
 
 
-def question(risk: Risk, text: str | None, attachment: str | None) -> str:
+def question(risk: Risk, text: str | None, attachment: str | None, when: str | None = None) -> str:
     who = risk.name or risk.chat_jid
     user = risk.chat_jid.split("@", 1)[0]
     number = f"+{user}" if risk.chat_jid.endswith("@s.whatsapp.net") else risk.chat_jid
+    verb = "schedule" if when else "send"
     lines = [
-        "Your assistant wants to send a WhatsApp message from your account.",
+        f"Your assistant wants to {verb} a WhatsApp message from your account.",
         f"To: {who} ({number})",
         f"Asked because: {'; '.join(risk.reasons)}.",
     ]
+    if when:
+        lines.append(f"When: {when}")
     if attachment:
         lines.append(f"File: {attachment}")
     if text:
@@ -139,13 +142,15 @@ async def confirm_or_ask(
     text: str | None,
     *,
     attachment: str | None = None,
+    when: str | None = None,
 ) -> Confirm | Elicit[Confirm]:
-    """The resolver body: go ahead, or ask the person."""
+    """The resolver body: go ahead, or ask the person. `when`: a scheduled send's time, as
+    given (the send then happens later, through the gate as it is at that time)."""
     if not can_elicit(ctx):
         return Confirm()
 
     def judge(r: StoreReader) -> Risk:
-        chat_jid, name = r.resolve_recipient(to)
+        chat_jid, name = r.resolve_recipient_exact(to)
         reasons = assess(
             r, chat_jid, text, policy=app.settings.send_policy, attachment=attachment is not None
         )
@@ -157,7 +162,7 @@ async def confirm_or_ask(
         return Confirm()
     if not risk.reasons:
         return Confirm()
-    return Elicit(question(risk, text, attachment), Confirm)
+    return Elicit(question(risk, text, attachment, when), Confirm)
 
 
 def declined(result: ElicitationResult[Confirm]) -> str | None:

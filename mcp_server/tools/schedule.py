@@ -11,15 +11,19 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Annotated
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from bridge.control import schedule as control
 from bridge.settings import Settings
 from mcp_server.app import App
+from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, declined
 from mcp_server.errors import tool_errors
-from mcp_server.tools.read import READ
+from mcp_server.tools.read import READ, arg
 from mcp_server.tools.side_conn import SideConnection
 from store import scheduled as schedules
 from store.errors import StoreError
@@ -69,6 +73,12 @@ def view(item: ScheduledMessage, settings: Settings, name: str | None = None) ->
     )
 
 
+async def confirm_scheduled(to: str, text: str, at: str, ctx: Context) -> Confirm | Elicit[Confirm]:
+    """Resolver for schedule_message's confirmation: a risky send is asked about when it is
+    scheduled, as send_message asks when it sends (mcp_server/confirm.py)."""
+    return await confirm_or_ask(app_of(ctx), ctx, to, text, when=at)
+
+
 def register(server: MCPServer, app: App) -> None:
     side = SideConnection(app)
 
@@ -89,7 +99,10 @@ def register(server: MCPServer, app: App) -> None:
         to: Annotated[
             str,
             Field(
-                min_length=1, max_length=200, description="JID, phone or exact chat/contact name."
+                min_length=1,
+                max_length=200,
+                description="JID, phone or a contact/group/chat's whole name (part of a name is "
+                "refused).",
             ),
         ],
         text: Annotated[str, Field(min_length=1, max_length=65536)],
@@ -106,18 +119,24 @@ def register(server: MCPServer, app: App) -> None:
             str | None,
             Field(max_length=200, description="Id of a message in this chat to quote."),
         ] = None,
+        # Filled by the SDK, not by the model: the person's answer when the host can ask them.
+        confirmation: Annotated[ElicitationResult[Confirm], Resolve(confirm_scheduled)] = GO_AHEAD,
     ) -> ScheduledView:
         """Send a text from the user's account later, only if the user asked. At that time it
         goes through the send policy as it is then (a refusal shows in list_scheduled); if the
         bridge is down past the grace period it is missed, never sent late. Confirm the
         returned time with the user."""
+        refusal = declined(confirmation)
+        if refusal is not None:
+            raise ToolError(refusal.replace("nothing was sent", "nothing was scheduled"))
         with tool_errors():
             when, zone = control.parse_when(
                 at, example_zone=app.settings.timezone or "Europe/Berlin"
             )
             control.check_future(when, datetime.now(UTC), at)
-            chat_jid, chat_name = await app.read(lambda r: r.resolve_recipient(to))
-            client = await app.bridge()
+            chat_jid, chat_name = await app.read(lambda r: arg("to", r.resolve_recipient_exact, to))
+            # A write like send_message: refused while the bridge runs other security settings.
+            client = await app.write_bridge()
             item = await control.schedule(
                 client,
                 control.ScheduleRequest(

@@ -5,6 +5,7 @@ client: one that declares elicitation and accepts, one that declines, and one th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,26 @@ async def test_a_file_is_shown_with_its_name_before_it_is_sent(paths: DataPaths)
     async with Client(build_server(settings), cache=None, elicitation_callback=accept) as c:
         sent = await call(c, "send_file", to=maria["chat"], path="contract.txt")
         assert sent["filename"] == "contract.txt" and len(accept.shown) == 1
+
+
+async def test_a_send_scheduled_to_a_first_contact_is_asked_about_when_it_is_scheduled(
+    paths: DataPaths,
+) -> None:
+    # Scheduling is sending later: it must not be the way around the person's confirmation.
+    settings = load_settings(env=sim_env(paths.root, WHATSAPP_MCP_SEND_POLICY="known"))
+    accept, decline = Person("accept"), Person("decline")
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    async with Client(build_server(settings), cache=None, elicitation_callback=decline) as c:
+        await seeded(c)
+        await call(c, "simulate_incoming_message", sender=STRANGER, text="hi, who is this?")
+        err = await error_of(c, "schedule_message", to=STRANGER_JID, text="Hello!", at=later)
+        assert "declined_by_user" in err and "nothing was scheduled" in err
+        [shown] = decline.shown
+        assert "wants to schedule" in shown and f"When: {later}" in shown
+        assert "first contact" in shown and "Hello!" in shown
+        assert (await call(c, "list_scheduled"))["items"] == []
+    async with Client(build_server(settings), cache=None, elicitation_callback=accept) as c:
+        await seeded(c)
+        item = await call(c, "schedule_message", to=STRANGER_JID, text="Hello!", at=later)
+        assert item["state"] == "pending" and item["to"] == STRANGER_JID
+        assert len(accept.shown) == 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,11 @@ async def test_a_stranger_named_like_the_landlord_never_receives_a_send_by_that_
         # Part of a name is never a recipient (issue 14); the error says who is who.
         text = await error_of(client, "send_message", to="landlord", text="Is that you?")
         assert "saved contact, +447700900418" in text and "a name they chose themselves" in text
+        # Nor for a send scheduled for later: the same rule, now and at fire time.
+        later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        text = await error_of(client, "schedule_message", to="landlord", text="Hi", at=later)
+        assert text.startswith("`to`:") and "saved contact, +447700900418" in text
+        assert (await call(client, "list_scheduled"))["items"] == []
         # A name only the stranger carries exactly, tied with the landlord's partial match.
         await call(
             client,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,11 @@ async def test_next_to_another_server_the_strictest_settings_hold_and_writes_are
             assert "settings_differ" in status["security"]
             assert "WHATSAPP_MCP_BLOCKED_RECIPIENTS" in status["security"]
             refused = await b.call_tool("send_message", {"to": contact, "text": "leak 3"})
+            assert refused.is_error and "settings_differ" in str(refused.content)
+            # A send scheduled for later is a write too.
+            later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+            args = {"to": contact, "text": "leak 3", "at": later}
+            refused = await b.call_tool("schedule_message", args)
             assert refused.is_error and "settings_differ" in str(refused.content)
             # A's send to the contact B blocks is refused by the bridge: the strictest wins.
             text = await error_of(a, "send_message", to=contact, text="leak 3")
