@@ -36,9 +36,13 @@ def _loose_modes(root: Path) -> list[str]:
     for path in [root, *root.rglob("*")]:
         if path.is_symlink():
             continue
-        mode = stat.S_IMODE(path.stat().st_mode)
-        want = 0o700 if path.is_dir() else 0o600
-        if mode & ~want & 0o777 or (path.is_dir() and mode != 0o700):
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # a SQLite journal lives only for one transaction
+            continue
+        mode = stat.S_IMODE(st.st_mode)
+        want = 0o700 if stat.S_ISDIR(st.st_mode) else 0o600
+        if mode & ~want & 0o777 or (stat.S_ISDIR(st.st_mode) and mode != 0o700):
             bad.append(f"{path.relative_to(root)}: {oct(mode)}")
     return bad
 
