@@ -36,7 +36,7 @@ from the allowed folders, and downloads land in the data folder's media/."""
 _HANDSHAKE = frozenset({"initialize", "server/discover"})
 
 
-class SuperviseAfterInitialize(ServerMiddleware[Any]):
+class SuperviseAfterHandshake(ServerMiddleware[Any]):
     """Starts supervising the bridge on the first message after the handshake (the client's
     `notifications/initialized`, or its first request).
 
@@ -69,7 +69,7 @@ def build_server(settings: Settings, *, app: App | None = None) -> MCPServer:
     server = WhatsAppServer(
         "whatsapp", instructions=instructions, lifespan=lifespan, version="0.1.0", subscriptions=bus
     )
-    server.middleware.append(SuperviseAfterInitialize(app))
+    server.middleware.append(SuperviseAfterHandshake(app))
     # Imported and built on the first tools, prompts or resources request (lazy_tools.py).
     server.after_tools(lambda: _register(server, app, settings))
     push.install(server, app, bus, resources="read" in settings.toolsets)  # issue 16
