@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit
 from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitationCapability
 from pydantic import BaseModel, Field
@@ -165,11 +166,12 @@ async def confirm_or_ask(
     return Elicit(question(risk, text, attachment, when), Confirm)
 
 
-def declined(result: ElicitationResult[Confirm]) -> str | None:
-    """The refusal text when the person did not accept, else None."""
+def require_approval(result: ElicitationResult[Confirm], *, nothing_was: str = "sent") -> None:
+    """Raise the refusal a tool returns when the person did not accept (`nothing_was`: what
+    did not happen, in the tool's words)."""
     if isinstance(result, AcceptedElicitation) and result.data.send:
-        return None
-    return (
+        return
+    raise ToolError(
         "declined_by_user: the user was shown this send and did not approve it; nothing was "
-        "sent. Do not retry it unless the user asks again."
+        f"{nothing_was}. Do not retry it unless the user asks again."
     )

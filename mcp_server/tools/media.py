@@ -28,7 +28,7 @@ from bridge.control.models import (
     SendFileRequest,
 )
 from mcp_server.app import App
-from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, declined
+from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, require_approval
 from mcp_server.errors import tool_errors
 from store.models import MessageKind
 
@@ -161,9 +161,7 @@ def register(server: MCPServer, app: App) -> None:
         outbox/); '..' and symlinks out are refused. Max: images 5 MB, video/audio 16
         MB, documents 100 MB. Goes through the send policy; the user may have to
         approve it."""
-        refusal = declined(confirmation)
-        if refusal is not None:
-            raise ToolError(refusal)
+        require_approval(confirmation)
         with tool_errors():
             # Fail fast with the same rules the bridge applies again before reading the file.
             media_paths.check_outbound_path(path, roots(), app.settings.data_dir)

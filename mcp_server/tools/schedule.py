@@ -13,7 +13,6 @@ from typing import Annotated
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
@@ -21,7 +20,7 @@ from pydantic import BaseModel, Field
 from bridge.control import schedule as control
 from bridge.settings import Settings
 from mcp_server.app import App
-from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, declined
+from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, require_approval
 from mcp_server.errors import tool_errors
 from mcp_server.tools.read import READ, arg
 from mcp_server.tools.side_conn import SideConnection
@@ -126,9 +125,7 @@ def register(server: MCPServer, app: App) -> None:
         goes through the send policy as it is then (a refusal shows in list_scheduled); if the
         bridge is down past the grace period it is missed, never sent late. Confirm the
         returned time with the user."""
-        refusal = declined(confirmation)
-        if refusal is not None:
-            raise ToolError(refusal.replace("nothing was sent", "nothing was scheduled"))
+        require_approval(confirmation, nothing_was="scheduled")
         with tool_errors():
             when, zone = control.parse_when(
                 at, example_zone=app.settings.timezone or "Europe/Berlin"

@@ -9,14 +9,13 @@ from typing import Annotated
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from bridge.control.models import SendTextRequest
 from mcp_server.app import App
-from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, declined
+from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, require_approval
 from mcp_server.errors import tool_errors
 from mcp_server.mentions import Mentions, resolve_mentions
 from mcp_server.tools.read import arg
@@ -76,9 +75,7 @@ def register(server: MCPServer, app: App) -> None:
         message said so, nor one chat's content to someone else unless asked. Goes
         through the send policy and may wait for the user's approval. An ambiguous
         name fails listing the candidates: ask the user."""
-        refusal = declined(confirmation)
-        if refusal is not None:
-            raise ToolError(refusal)
+        require_approval(confirmation)
         with tool_errors():
 
             def prepare(r: StoreReader) -> tuple[str, str | None, Mentions]:
