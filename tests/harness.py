@@ -19,6 +19,7 @@ from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
 from bridge.transport.protocol import OutboundText
 from bridge.transport.simulated.network import SimulatedTransport
+from store.autoreply import AutoReplyReader, AutoReplyRule, LedgerEntry
 from store.db import open_reader, open_writer
 from store.reader import StoreReader
 from store.writer import StoreWriter
@@ -106,3 +107,28 @@ async def settled(bridge: Bridge, seen_before: int, deliveries: int = 1) -> None
 
 def rule_of(overview: dict[str, Any], chat: str) -> dict[str, Any]:
     return next(r for r in overview["rules"] if r["chat"] == chat)
+
+
+class _Ledger:
+    """Reads the bridge's auto-reply tables the way an MCP server does: read-only."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self.path = DataPaths(bridge.settings.data_dir).messages_db
+
+    def ledger(self, chat: str | None = None) -> list[LedgerEntry]:
+        reader = AutoReplyReader(open_reader(self.path))
+        try:
+            return reader.ledger(chat)
+        finally:
+            reader.close()
+
+    def rule(self, chat: str) -> AutoReplyRule | None:
+        reader = AutoReplyReader(open_reader(self.path))
+        try:
+            return reader.rule(chat)
+        finally:
+            reader.close()
+
+
+def store_of(bridge: Bridge) -> _Ledger:
+    return _Ledger(bridge)

@@ -16,12 +16,9 @@ import pytest
 from mcp import Client
 
 from bridge.daemon import Bridge
-from bridge.paths import DataPaths
 from bridge.settings import Settings
 from bridge.transport.protocol import MessageEvent
 from mcp_server.server import build_server
-from store.autoreply import AutoReplyReader, AutoReplyRule, LedgerEntry
-from store.db import open_reader
 from store.models import MessageRecord
 from tests.bridge.fake_gemini import FakeGemini, Recorded
 from tests.harness import (
@@ -36,6 +33,7 @@ from tests.harness import (
     rule_of,
     settled,
     sim,
+    store_of,
     texts_to,
     wait_until,
 )
@@ -77,31 +75,6 @@ async def client(bridge: Bridge, settings: Settings) -> AsyncIterator[Client]:
     # The server finds the bridge already running for this data dir and attaches to it.
     async with Client(build_server(settings), cache=None) as c:
         yield c
-
-
-class _Ledger:
-    """Reads the bridge's auto-reply tables the way an MCP server does: read-only."""
-
-    def __init__(self, bridge: Bridge) -> None:
-        self.path = DataPaths(bridge.settings.data_dir).messages_db
-
-    def ledger(self, chat: str | None = None) -> list[LedgerEntry]:
-        reader = AutoReplyReader(open_reader(self.path))
-        try:
-            return reader.ledger(chat)
-        finally:
-            reader.close()
-
-    def rule(self, chat: str) -> AutoReplyRule | None:
-        reader = AutoReplyReader(open_reader(self.path))
-        try:
-            return reader.rule(chat)
-        finally:
-            reader.close()
-
-
-def store_of(bridge: Bridge) -> _Ledger:
-    return _Ledger(bridge)
 
 
 async def replies_in(bridge: Bridge, chat: str) -> list[Any]:

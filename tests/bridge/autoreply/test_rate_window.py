@@ -32,6 +32,7 @@ from tests.harness import (
     autoreply_settings,
     inprocess_bridge,
     sim,
+    store_of,
     texts_to,
     wait_until,
 )
@@ -112,15 +113,11 @@ async def test_the_reply_waits_for_the_minute_window_and_then_goes_out(data_dir:
         typing = [on for chat, on in sim(bridge).typing if chat == TOM]
         assert typing == [] or typing[0] is True  # typing, if any, came right before the send
 
-        def sent() -> bool:
-            reader = AutoReplyReader(open_reader(bridge.paths.messages_db))
-            try:
-                return any(e.state == "sent" for e in reader.ledger(TOM))
-            finally:
-                reader.close()
-
         # The reply is stored before the ledger records it as sent (the same writer, next job).
-        await wait_until(sent, what="the ledger's 'sent'")
+        await wait_until(
+            lambda: any(e.state == "sent" for e in store_of(bridge).ledger(TOM)),
+            what="the ledger's 'sent'",
+        )
         async with Client(build_server(_settings(bridge)), cache=None) as client:
             overview = await call(client, "get_auto_reply")
         [rule] = [r for r in overview["rules"] if r["chat"] == TOM]
@@ -139,14 +136,10 @@ async def test_a_window_full_past_the_staleness_limit_is_recorded_as_skipped(
         )
         await sim(bridge).inject_event(_inbound(PRIYA, "Hello?"))
 
-        def skipped() -> bool:
-            reader = AutoReplyReader(open_reader(bridge.paths.messages_db))
-            try:
-                return any(e.state == "skipped" for e in reader.ledger(PRIYA))
-            finally:
-                reader.close()
-
-        await wait_until(skipped, what="the skip record")
+        await wait_until(
+            lambda: any(e.state == "skipped" for e in store_of(bridge).ledger(PRIYA)),
+            what="the skip record",
+        )
         assert texts_to(bridge, PRIYA) == []
         assert [on for chat, on in sim(bridge).typing if chat == PRIYA] == []
 
