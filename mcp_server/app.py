@@ -23,6 +23,7 @@ from store.errors import StoreError
 if TYPE_CHECKING:
     from bridge.control.client import ControlClient
     from bridge.control.models import BridgeEvent
+    from mcp_server.readiness import Readiness
     from store.reader import StoreReader
 
 # If no message follows `initialize` (a host that connects and idles), supervising starts
@@ -62,6 +63,7 @@ class App:
             self._adopt(supervisor)
         self.services: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._go = asyncio.Event()
+        self._readiness: Readiness | None = None
 
     def _adopt(self, supervisor: Supervising) -> Supervising:
         supervisor.listeners.append(self.live.publish)
@@ -120,6 +122,18 @@ class App:
                 if time.monotonic() >= deadline or self.paths.messages_db.exists():
                     raise
             await asyncio.sleep(0.05)
+
+    async def store_ready(self) -> str:
+        """Wait (bounded) until the store's answers can be trusted: it exists and, in simulate
+        mode, the seeded world is in (mcp_server/readiness.py). "" when ready, else why not.
+
+        One per server process, for reads and for the writes that judge by what the store
+        knows (who is a saved contact, which chat a name means)."""
+        if self._readiness is None:
+            from mcp_server.readiness import Readiness
+
+            self._readiness = Readiness(self)
+        return await self._readiness.wait()
 
     async def read(self, fn: Callable[[StoreReader], R]) -> R:
         """Run a store query off the event loop."""

@@ -149,6 +149,9 @@ async def confirm_or_ask(
     given (the send then happens later, through the gate as it is at that time)."""
     if not can_elicit(ctx):
         return Confirm()
+    # Judged on the whole store: on a fresh data dir a contact not yet synced would look like
+    # a first contact, or a name would not resolve and the send would go unasked.
+    await app.store_ready()
 
     def judge(r: StoreReader) -> Risk:
         chat_jid, name = r.resolve_recipient_exact(to)

@@ -142,6 +142,8 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
             # The bridge first: on a fresh data dir it is what creates (and migrates) the store.
             client = await app.write_bridge()
+            # Whether the chat is a saved contact is judged on the whole store, not a partial one.
+            await app.store_ready()
             target = chat.strip()
             if target not in (KILL_SWITCH, ALL_CONTACTS):
                 target = (await app.read(lambda r: r.resolve_recipient(target)))[0]

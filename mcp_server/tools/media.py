@@ -165,6 +165,7 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
             # Fail fast with the same rules the bridge applies again before reading the file.
             media_paths.check_outbound_path(path, roots(), app.settings.data_dir)
+            await app.store_ready()  # the name is resolved on the whole store
             chat_jid, chat_name = await app.read(lambda r: r.resolve_recipient(to))
             client = await app.write_bridge()
             sent = await client.send_file(

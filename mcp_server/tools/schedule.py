@@ -131,6 +131,7 @@ def register(server: MCPServer, app: App) -> None:
                 at, example_zone=app.settings.timezone or "Europe/Berlin"
             )
             control.check_future(when, datetime.now(UTC), at)
+            await app.store_ready()  # the name is resolved on the whole store
             chat_jid, chat_name = await app.read(lambda r: arg("to", r.resolve_recipient_exact, to))
             # A write like send_message: refused while the bridge runs other security settings.
             client = await app.write_bridge()

@@ -87,6 +87,7 @@ def register(server: MCPServer, app: App) -> None:
                         mentions = resolve_mentions(text, participants)
                 return chat_jid, chat_name, mentions
 
+            await app.store_ready()  # the name is resolved on the whole store
             chat_jid, chat_name, mentions = await app.read(prepare)
             client = await app.write_bridge()
             sent = await client.send_text(

@@ -65,6 +65,35 @@ async def test_first_calls_on_fresh_data_dirs_return_the_seeded_world(tmp_path: 
             await anyio.to_thread.run_sync(stop_bridge, paths)
 
 
+async def test_first_writes_on_fresh_data_dirs_judge_by_the_whole_seeded_store(
+    tmp_path: Path,
+) -> None:
+    # A write that asks "is this a saved contact?" or resolves a name must not be answered
+    # from a store that is still filling: no "not a saved contact", no "no such contact".
+    for attempt in range(FRESH_DIRS):
+        paths = DataPaths(tmp_path / f"fresh{attempt}")
+        settings = load_settings(env=sim_env(paths.root))
+        try:
+            async with Client(build_server(settings), cache=None) as client:
+                # The very first call: the landlord is a saved contact of the seeded world.
+                rule = await client.call_tool(
+                    "set_auto_reply",
+                    {
+                        "chat": "+447700900418",
+                        "enabled": True,
+                        "mode": "static",
+                        "static_text": "Back soon",
+                    },
+                )
+                sent = await client.call_tool(
+                    "send_message", {"to": "Maria García", "text": "See you at 8"}
+                )
+            for result in (rule, sent):
+                assert not result.is_error, (attempt, text_of(result))
+        finally:
+            await anyio.to_thread.run_sync(stop_bridge, paths)
+
+
 @pytest.fixture
 def syncing(data_dir: Path) -> Iterator[Settings]:
     # Synthetic history after the seed: a sync that runs for a few seconds through ingest.
