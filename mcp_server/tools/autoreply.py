@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from bridge.control.autoreply import KILL_SWITCH, SetAutoReplyRequest
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
-from mcp_server.tools.read import READ
+from mcp_server.tools.read import READ, arg
 from store.autoreply import ALL_CONTACTS, AutoReplyReader, AutoReplyRule, RuleMode
 from store.db import open_reader
 from store.errors import StoreError
@@ -146,7 +146,9 @@ def register(server: MCPServer, app: App) -> None:
             await app.store_ready()
             target = chat.strip()
             if target not in (KILL_SWITCH, ALL_CONTACTS):
-                target = (await app.read(lambda r: r.resolve_recipient(target)))[0]
+                target = (await app.read(lambda r: arg("chat", r.resolve_recipient_exact, target)))[
+                    0
+                ]
             local_until = until.astimezone() if until is not None else None
             request = SetAutoReplyRequest(
                 chat=target,

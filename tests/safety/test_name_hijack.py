@@ -97,6 +97,22 @@ async def test_a_stranger_named_like_the_landlord_never_receives_a_send_by_that_
         text = await error_of(client, "schedule_message", to="landlord", text="Hi", at=later)
         assert text.startswith("`to`:") and "saved contact, +447700900418" in text
         assert (await call(client, "list_scheduled"))["items"] == []
+        # Nor a file, nor an auto-reply rule that would answer as the user from then on.
+        paths.ensure()
+        (paths.outbox / "deposit.txt").write_text("account details", encoding="utf-8")
+        text = await error_of(client, "send_file", to="landlord", path="deposit.txt")
+        assert text.startswith("`to`:") and "saved contact, +447700900418" in text
+        text = await error_of(
+            client,
+            "set_auto_reply",
+            chat="landlord",
+            enabled=True,
+            mode="static",
+            static_text="Sure, here it is",
+        )
+        assert text.startswith("`chat`:") and "saved contact, +447700900418" in text
+        rules = (await call(client, "get_auto_reply"))["rules"]
+        assert [r for r in rules if r["enabled"]] == []
         # A name only the stranger carries exactly, tied with the landlord's partial match.
         await call(
             client,
