@@ -15,15 +15,18 @@ import logging
 import sqlite3
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_server.app import App
 from mcp_server.views import SyncView, when
 from store.errors import StoreError
 from store.reader import StoreReader
 from store.sync_state import SIMULATED_SEED, SyncState
+
+if TYPE_CHECKING:  # App builds one Readiness (App.store_ready): no import cycle at run time
+    from mcp_server.app import App
 
 log = logging.getLogger(__name__)
 
