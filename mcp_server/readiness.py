@@ -5,6 +5,8 @@ it were complete.
   (bounded) and, if they are still missing, answers "not yet" instead of failing.
 - In simulate mode the first read waits (bounded) for the whole seeded world, which the
   simulated network closes with an empty `SIMULATED_SEED` history chunk.
+- While the bridge is known to be down (its crash breaker tripped, it was stopped), nothing
+  will seed the store, so reads answer at once from what is there.
 - While a history sync runs, list and search results carry `sync` so the model can tell
   "nothing" from "not yet"; the state comes from `store.sync_state`, which ingest fills.
 """
@@ -79,9 +81,13 @@ class Readiness:
             if tables and seeded:
                 self._ready = True
                 return ""
+            if not tables and time.monotonic() >= deadline:
+                return NOT_CREATED
+            if self.app.supervisor.down is not None:
+                # No bridge runs and none is starting, so nothing creates or seeds the store
+                # while we wait: answer from what is there, and look again on the next call.
+                return "" if tables else NOT_CREATED
             if time.monotonic() >= deadline:
-                if not tables:
-                    return NOT_CREATED
                 log.warning(
                     "simulated world not seeded after %.0f s", settings.bridge_start_timeout
                 )

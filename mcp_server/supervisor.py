@@ -102,6 +102,12 @@ class BridgeSupervisor:
     def healthy(self) -> bool:
         return self._healthy.is_set()
 
+    @property
+    def down(self) -> str | None:
+        """Why no bridge runs now and none is being started (a tripped crash breaker, a stop,
+        a store it cannot open); None while one runs or is on its way."""
+        return None if self._down is None else self._down.message
+
     async def run(self) -> None:
         """Keep a bridge running and stay attached to it, until cancelled."""
         backoff = 0.2

@@ -45,6 +45,10 @@ class LocalSupervisor:
     def healthy(self) -> bool:
         return True
 
+    @property
+    def down(self) -> str | None:
+        return None
+
     async def run(self) -> None:
         return None
 

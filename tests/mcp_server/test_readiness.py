@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import pytest
 
 from bridge.ingest.events import apply_event
@@ -74,3 +75,26 @@ def test_status_never_says_messages_arrive_live_over_an_empty_or_syncing_store()
     empty = connected_advice(CountsView(), None)
     assert empty is not None and "no messages are stored yet" in empty
     assert connected_advice(CountsView(chats=1, messages=1), None) is None  # the bridge's words
+
+
+async def test_reads_do_not_wait_for_a_seed_no_bridge_will_bring(tmp_path: Path) -> None:
+    """CI saw this: the crash breaker tripped before the simulated world was seeded, and every
+    tool then waited the whole start timeout for a seed that no bridge was left to write."""
+    from bridge.control.lifecycle import mark_user_stopped
+
+    paths = DataPaths(tmp_path / "data")
+    paths.ensure()
+    open_writer(paths.messages_db).close()  # tables, but no SIMULATED_SEED chunk
+    mark_user_stopped(paths)  # so the supervisor is down and starts nothing
+    settings = load_settings(
+        env={
+            "WHATSAPP_MCP_DATA_DIR": str(paths.root),
+            "WHATSAPP_MCP_SIMULATE": "1",
+            "WHATSAPP_MCP_BRIDGE_START_TIMEOUT": "30",
+        }
+    )
+    app = App(settings)
+    async with app.running():
+        with anyio.fail_after(10):  # a third of the start timeout: it did not sit it out
+            assert await app.store_ready() == ""
+        assert app.supervisor.down is not None and "whatsapp-mcp stop" in app.supervisor.down
