@@ -202,7 +202,7 @@ async def test_the_mcp_server_degrades_and_does_not_restart_the_bridge_in_a_loop
         text = " ".join(getattr(c, "text", "") for c in sent.content)
         # The store error itself (the recipient is looked up there first): clear, and at once.
         assert sent.is_error and needle in text, text
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < settings.bridge_start_timeout / 2  # no start wait
         # Tools keep asking; within the retry period nothing is started again.
         for _ in range(5):
             await client.call_tool("get_status", {})

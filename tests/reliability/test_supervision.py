@@ -185,7 +185,8 @@ async def test_a_crash_loop_trips_the_breaker_and_tools_fail_fast(settings: Sett
         started = time.monotonic()
         sent = await client.call_tool("send_message", {"to": TOM, "text": "x"})
         assert sent.is_error and "crashed 5 times in a minute" in text_of(sent)
-        assert time.monotonic() - started < 2.0
+        # At once, not after waiting out the start timeout (a bound a loaded machine keeps).
+        assert time.monotonic() - started < settings.bridge_start_timeout / 2
         assert app.supervisor.spawned == 5
         reads = await client.call_tool("list_chats", {"limit": 1})
         assert not reads.is_error
