@@ -60,6 +60,28 @@ def _phone_prefix(text: str) -> str | None:
     return _digits(stripped) or None
 
 
+def _who_matches(
+    query: str, names: Sequence[str], jid_col: str, phone_col: str | None = None
+) -> tuple[str, list[Any]]:
+    """One SQL condition, with its parameters, for "the query names this chat or contact": a
+    folded name or the JID contains it, the number contains its digits (three or more), or the
+    number starts with a code written with its `+`. Numbers come from `phone_col` (stored as
+    "+<digits>") or, without one, from the user part of the JID ("<digits>@s.whatsapp.net")."""
+    q = query.strip()
+    conds = [f"wa_fold({col}) LIKE ? ESCAPE '\\'" for col in names]
+    conds.append(f"{jid_col} LIKE ? ESCAPE '\\'")
+    params: list[Any] = [_like(fold(q))] * len(names) + [_like(q.lower())]
+    number = phone_col or jid_col
+    digits, prefix = _digits(q), _phone_prefix(q)
+    if len(digits) >= 3:
+        conds.append(f"{number} LIKE ?")
+        params.append(f"%{digits}%" if phone_col else f"%{digits}%@%")
+    if prefix:
+        conds.append(f"{number} LIKE ?")
+        params.append(f"+{prefix}%" if phone_col else f"{prefix}%@{jids.USER}")
+    return "(" + " OR ".join(conds) + ")", params
+
+
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]

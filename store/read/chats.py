@@ -16,8 +16,8 @@ from store.models import (
     from_ms,
 )
 from store.read.assembly import MessageAssembly
-from store.read.base import _BEST_NAME, _check_limit, _digits, _like, _phone_prefix
-from store.text import fold, preview, strip_hidden
+from store.read.base import _BEST_NAME, _check_limit, _who_matches
+from store.text import preview, strip_hidden
 
 
 class ChatQueries(MessageAssembly):
@@ -84,25 +84,11 @@ class ChatQueries(MessageAssembly):
             where.append("c.is_group = ?")
             params.append(int(kind == "group"))
         if query and query.strip():
-            q = query.strip()
-            like = _like(fold(q))
-            conds = [
-                "wa_fold(c.name) LIKE ? ESCAPE '\\'",
-                "wa_fold(ct.saved_name) LIKE ? ESCAPE '\\'",
-                "wa_fold(ct.push_name) LIKE ? ESCAPE '\\'",
-                "wa_fold(ct.business_name) LIKE ? ESCAPE '\\'",
-                "c.jid LIKE ? ESCAPE '\\'",
-            ]
-            params += [like] * 4 + [_like(q.lower())]
-            digits = _digits(q)
-            if len(digits) >= 3:
-                conds.append("c.jid LIKE ?")
-                params.append(f"%{digits}%@%")
-            prefix = _phone_prefix(q)
-            if prefix:
-                conds.append("c.jid LIKE ?")
-                params.append(f"{prefix}%@{jids.USER}")
-            where.append("(" + " OR ".join(conds) + ")")
+            cond, args = _who_matches(
+                query, ["c.name", "ct.saved_name", "ct.push_name", "ct.business_name"], "c.jid"
+            )
+            where.append(cond)
+            params += args
 
         at: int | None = None
         after_jid = ""

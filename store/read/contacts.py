@@ -12,7 +12,7 @@ from store.models import (
     Contact,
     Page,
 )
-from store.read.base import _BEST_NAME, _check_limit, _digits, _like, _NameMatch, _phone_prefix
+from store.read.base import _BEST_NAME, _check_limit, _like, _NameMatch, _who_matches
 from store.read.search import SearchQueries
 from store.text import fold, strip_hidden
 
@@ -28,23 +28,11 @@ class ContactQueries(SearchQueries):
         where: list[str] = []
         params: list[Any] = []
         if q:
-            like = _like(fold(q))
-            conds = [
-                "wa_fold(saved_name) LIKE ? ESCAPE '\\'",
-                "wa_fold(push_name) LIKE ? ESCAPE '\\'",
-                "wa_fold(business_name) LIKE ? ESCAPE '\\'",
-                "jid LIKE ? ESCAPE '\\'",
-            ]
-            params += [like] * 3 + [_like(q.lower())]
-            digits = _digits(q)
-            if len(digits) >= 3:
-                conds.append("phone LIKE ?")
-                params.append(f"%{digits}%")
-            prefix = _phone_prefix(q)
-            if prefix:
-                conds.append("phone LIKE ?")
-                params.append(f"+{prefix}%")
-            where.append("(" + " OR ".join(conds) + ")")
+            cond, args = _who_matches(
+                q, ["saved_name", "push_name", "business_name"], "jid", phone_col="phone"
+            )
+            where.append(cond)
+            params += args
         if cursor is not None:
             sort_key, after_jid = cursors.decode(cursor, "contacts", fp, (str, str))
             where.append("(sort_key, jid) > (?, ?)")
