@@ -26,7 +26,6 @@ from bridge.send.policy import check_content
 from bridge.send.sender import Sender, SendRefused
 from bridge.settings import Settings
 from bridge.transport.protocol import ConnectionState, Transport
-from store.db import open_writer
 from store.errors import InvalidArgument, StoreError
 from store.reader import StoreReader
 from store.scheduled import ScheduledMessage, ScheduleState, ScheduleStore
@@ -71,8 +70,8 @@ class Scheduler:
     async def start(self) -> None:
         path = DataPaths(self.settings.data_dir).messages_db
 
-        def open_store() -> ScheduleStore:
-            store = ScheduleStore(open_writer(path))
+        def recovered(conn: sqlite3.Connection) -> ScheduleStore:
+            store = ScheduleStore(conn)
             abandoned = store.abandon_sending()
             if abandoned:
                 log.warning(
@@ -82,10 +81,8 @@ class Scheduler:
                 )
             return store
 
-        try:
-            self._store = await self.writer.run(open_store)
-        except (StoreError, sqlite3.Error):
-            log.exception("scheduled sends are unavailable: their table cannot be opened")
+        self._store = await self.writer.open_feature(path, recovered, "scheduled sends")
+        if self._store is None:
             return
         self._pending = await self.writer.run(self._store.pending_count)
         self._task = asyncio.create_task(self._loop(), name="scheduler")

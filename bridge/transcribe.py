@@ -20,7 +20,6 @@ import asyncio
 import importlib
 import logging
 import os
-import sqlite3
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from bridge import downloads
@@ -38,7 +37,6 @@ from bridge.refusals import (
 )
 from bridge.transport.protocol import MediaUnavailable
 from store import jid as jids
-from store.db import open_writer
 from store.errors import StoreError
 from store.models import MessageKind, MessageRecord
 from store.transcripts import TokenUse, TranscriptStore
@@ -77,10 +75,8 @@ class Transcription:
 
     async def start(self) -> None:
         path = self.bridge.paths.messages_db
-        try:
-            self._store = await self.bridge.writer.run(lambda: TranscriptStore(open_writer(path)))
-        except (StoreError, sqlite3.Error):
-            log.exception("transcription is unavailable: its table cannot be opened")
+        self._store = await self.bridge.writer.open_feature(path, TranscriptStore, "transcription")
+        if self._store is None:
             return
         if self.settings.transcribe != "off":
             self._task = asyncio.create_task(self._auto_loop(), name="transcribe-auto")

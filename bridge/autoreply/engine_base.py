@@ -26,7 +26,6 @@ from store.autoreply import (
     AutoReplyStore,
 )
 from store.clock import SYSTEM_CLOCK, utcnow
-from store.db import open_writer
 from store.errors import StoreError
 from store.models import Message, MessageRecord
 from store.reader import StoreReader
@@ -91,8 +90,8 @@ class EngineBase:
     async def start(self) -> None:
         path = DataPaths(self.settings.data_dir).messages_db
 
-        def open_store() -> AutoReplyStore:
-            store = AutoReplyStore(open_writer(path))
+        def recovered(conn: sqlite3.Connection) -> tuple[AutoReplyStore, list[AutoReplyRule]]:
+            store = AutoReplyStore(conn)
             abandoned = store.abandon_claims()
             if abandoned:
                 log.warning(
@@ -100,15 +99,13 @@ class EngineBase:
                     "stay unanswered (at most one reply per message)",
                     abandoned,
                 )
-            return store
+            return store, store.rules()
 
-        try:
-            self._store = await self.writer.run(open_store)
-            self._rules = {r.chat: r for r in await self.writer.run(self._store.rules)}
-        except (StoreError, sqlite3.Error):
-            # The bridge still serves reads and sends; only auto-reply stays off.
-            log.exception("auto-reply is unavailable: its tables cannot be opened")
+        opened = await self.writer.open_feature(path, recovered, "auto-reply")
+        if opened is None:
             return
+        self._store, rules = opened
+        self._rules = {r.chat: r for r in rules}
         live = [r.chat for r in self._rules.values() if rulebook.is_live(r, self._clock())]
         if live:
             log.info("auto-reply is on for: %s", ", ".join(live))
