@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from bridge.daemon import Bridge
 from bridge.ingest.writer_thread import WriterThread
 from bridge.main import make_transport
 from bridge.paths import DataPaths
+from bridge.server.routes_messaging import Messaging
 from bridge.settings import Settings, load_settings
-from bridge.transport.protocol import OutboundText
+from bridge.transport.protocol import OutboundText, Transport
 from bridge.transport.simulated.network import SimulatedTransport
 from store.autoreply import AutoReplyReader, AutoReplyRule, LedgerEntry
 from store.db import open_reader, open_writer
@@ -84,6 +86,35 @@ async def inprocess_bridge(settings: Settings) -> AsyncIterator[Bridge]:
         conn.close()
         read_conn.close()
         lock.release()
+
+
+@dataclass
+class Rig:
+    bridge: Bridge
+    messaging: Messaging
+    writer: WriterThread
+    reader: StoreReader
+    paths: DataPaths
+
+
+@contextlib.asynccontextmanager
+async def route_rig(data_dir: Path, transport: Transport, **env: str) -> AsyncIterator[Rig]:
+    """A `Bridge` around `transport` with a real store, not run: tests call its routes
+    (`Messaging`) directly, on a transport whose edge they control."""
+    settings = load_settings(env={"WHATSAPP_MCP_DATA_DIR": str(data_dir), **env})
+    paths = DataPaths(data_dir)
+    paths.ensure()
+    conn = open_writer(paths.messages_db)
+    read_conn = open_reader(paths.messages_db)
+    writer = WriterThread(StoreWriter(conn))
+    reader = StoreReader(read_conn)
+    bridge = Bridge(settings, transport, writer, reader, idle_exit=None)
+    try:
+        yield Rig(bridge, Messaging(bridge), writer, reader, paths)
+    finally:
+        writer.close()
+        conn.close()
+        read_conn.close()
 
 
 def sim(bridge: Bridge) -> SimulatedTransport:

@@ -8,66 +8,27 @@ real dispatch, our conversion and the store; the download then runs through neon
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import pytest
 
 from bridge.control.models import DownloadRequest
-from bridge.daemon import Bridge
 from bridge.ingest.events import apply_event
-from bridge.ingest.writer_thread import WriterThread
-from bridge.paths import DataPaths
 from bridge.server.error_map import map_error
-from bridge.server.routes_messaging import Messaging
-from bridge.settings import load_settings
 from bridge.transport.neonize.client import NeonizeTransport
-from bridge.transport.protocol import ConnectionState, MediaUnavailable, MessageEvent, Transport
+from bridge.transport.protocol import ConnectionState, MediaUnavailable, MessageEvent
 from bridge.transport.simulated.network import SimulatedTransport
-from store.db import open_reader, open_writer
 from store.models import MediaInfo, MessageKind, MessageRecord
-from store.reader import StoreReader
-from store.writer import StoreWriter
 from tests.bridge.transport.neonize import neonize_factory as f
 from tests.bridge.transport.neonize.neonize_factory import E, N
+from tests.harness import Rig, route_rig
 
 pytestmark = pytest.mark.anyio
 
 from neonize._binder import gocode  # noqa: E402  (neonize_factory loads neonize the bridge way)
-
-
-@dataclass
-class Rig:
-    bridge: Bridge
-    messaging: Messaging
-    writer: WriterThread
-    reader: StoreReader
-    paths: DataPaths
-
-
-@contextlib.asynccontextmanager
-async def rig(data_dir: Path, transport: Transport, *, simulate: bool) -> AsyncIterator[Rig]:
-    env = {
-        "WHATSAPP_MCP_DATA_DIR": str(data_dir),
-        "WHATSAPP_MCP_SIMULATE": "1" if simulate else "0",
-    }
-    settings = load_settings(env=env)
-    paths = DataPaths(data_dir)
-    paths.ensure()
-    conn = open_writer(paths.messages_db)
-    writer = WriterThread(StoreWriter(conn))
-    reader = StoreReader(open_reader(paths.messages_db))
-    bridge = Bridge(settings, transport, writer, reader, idle_exit=None)
-    try:
-        yield Rig(bridge, Messaging(bridge), writer, reader, paths)
-    finally:
-        writer.close()
-        conn.close()
 
 
 class FakeCdn:
@@ -108,7 +69,7 @@ async def test_neonize_image_download_builds_the_exact_call_and_saves_into_media
     photo = b"\xff\xd8\xff\xe0 pretend jpeg bytes"
     cdn = FakeCdn(body=photo)
     monkeypatch.setattr(gocode, "DownloadAny", cdn)
-    async with rig(tmp_path / "data", t, simulate=False) as r:
+    async with route_rig(tmp_path / "data", t) as r:
         rec = await _ingest_dispatched(t, r, f.message_ev(f.image("sunset"), msg_id="IMG1"))
         assert rec.kind is MessageKind.image and rec.media is not None
         got = await r.messaging.download(DownloadRequest(chat=rec.chat_jid, message_id="IMG1"))
@@ -146,7 +107,7 @@ async def test_neonize_voice_and_document_downloads_carry_their_kind(
             fileLength=14,
         )
     )
-    async with rig(tmp_path / "data", t, simulate=False) as r:
+    async with route_rig(tmp_path / "data", t) as r:
         voice = await _ingest_dispatched(t, r, f.message_ev(f.voice(7), msg_id="VOICE1"))
         await r.messaging.download(DownloadRequest(chat=voice.chat_jid, message_id="VOICE1"))
         pdf = await _ingest_dispatched(t, r, f.message_ev(doc, msg_id="DOC1"))
@@ -171,7 +132,7 @@ async def test_neonize_expired_media_is_a_clear_410(
     monkeypatch.setattr(
         gocode, "DownloadAny", FakeCdn(error="download failed with status code 410")
     )
-    async with rig(tmp_path / "data", t, simulate=False) as r:
+    async with route_rig(tmp_path / "data", t) as r:
         rec = await _ingest_dispatched(t, r, f.message_ev(f.image(), msg_id="OLD1"))
         with pytest.raises(MediaUnavailable) as err:
             await r.messaging.download(DownloadRequest(chat=rec.chat_jid, message_id="OLD1"))
@@ -193,7 +154,7 @@ async def test_neonize_expired_media_is_a_clear_410(
 async def test_simulated_media_the_phone_no_longer_has_is_a_clear_410(tmp_path: Path) -> None:
     t = SimulatedTransport(reply_delay=0)
     await t.start()
-    async with rig(tmp_path / "data", t, simulate=True) as r:
+    async with route_rig(tmp_path / "data", t, WHATSAPP_MCP_SIMULATE="1") as r:
         gone = MessageRecord(
             id="GONE1",
             chat_jid="15550001234@s.whatsapp.net",

@@ -4,27 +4,19 @@ Checked at the Go FFI edge (`SendMessage`, `BuildReaction`, `MarkRead`)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bridge.control.models import MarkReadRequest, ReactRequest, SendTextRequest
-from bridge.daemon import Bridge
-from bridge.ingest.writer_thread import WriterThread
-from bridge.paths import DataPaths
-from bridge.settings import load_settings
 from bridge.transport.neonize.client import NeonizeTransport
 from bridge.transport.protocol import ConnectionState
-from store.db import open_reader, open_writer
-from store.reader import StoreReader
-from store.writer import StoreWriter
-from tests.bridge.server.test_media_download import Rig, _ingest_dispatched
+from tests.bridge.server.test_media_download import _ingest_dispatched
 from tests.bridge.transport.neonize import neonize_factory as f
 from tests.bridge.transport.neonize.fake_gocode import full
 from tests.bridge.transport.neonize.neonize_factory import E, MessageKey, N
+from tests.harness import route_rig
 
 pytestmark = pytest.mark.anyio
 
@@ -75,25 +67,6 @@ class FakeSendGo:
         return b""
 
 
-@contextlib.asynccontextmanager
-async def group_rig(data_dir: Path, transport: NeonizeTransport) -> AsyncIterator[Rig]:
-    from bridge.server.routes_messaging import Messaging
-
-    env = {"WHATSAPP_MCP_DATA_DIR": str(data_dir), "WHATSAPP_MCP_ALLOWED_RECIPIENTS": GROUP_JID}
-    settings = load_settings(env=env)
-    paths = DataPaths(data_dir)
-    paths.ensure()
-    conn = open_writer(paths.messages_db)
-    writer = WriterThread(StoreWriter(conn))
-    reader = StoreReader(open_reader(paths.messages_db))
-    bridge = Bridge(settings, transport, writer, reader, idle_exit=None)
-    try:
-        yield Rig(bridge, Messaging(bridge), writer, reader, paths)
-    finally:
-        writer.close()
-        conn.close()
-
-
 async def test_replies_reactions_and_receipts_name_the_lid_and_carry_the_timer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -120,7 +93,7 @@ async def test_replies_reactions_and_receipts_name_the_lid_and_carry_the_timer(
         msg_id="G1",
     )
     ev.Info.MessageSource.Sender.Device = 4  # real senders carry their device
-    async with group_rig(tmp_path / "data", t) as r:
+    async with route_rig(tmp_path / "data", t, WHATSAPP_MCP_ALLOWED_RECIPIENTS=GROUP_JID) as r:
         rec = await _ingest_dispatched(t, r, ev)
         assert rec.sender == BOB_JID and rec.sender_wire == BOB_LID
         assert r.reader.get_message(GROUP_JID, "G1").sender == BOB_JID  # one person, one JID
