@@ -13,7 +13,7 @@ import pytest
 
 from bridge.paths import DataPaths
 from bridge.transport.neonize.env import prepare_neonize_environment
-from tests.helpers import sim_env, stop_bridge, wait_healthy
+from tests.helpers import spawned_bridge
 
 # Load neonize once, up front, the way the bridge does: its import leaves two `uname` pipes
 # unclosed, which would otherwise surface as a ResourceWarning in whichever test runs next.
@@ -41,23 +41,5 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def running_bridge(data_dir: Path) -> Iterator[DataPaths]:
     """A simulated bridge started as `python -m bridge`, stopped after the test."""
-    paths = DataPaths(data_dir)
-    paths.ensure()
-    with open(paths.log, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "--idle-exit", "60"],
-            env=sim_env(data_dir),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
-    try:
-        wait_healthy(paths)
+    with spawned_bridge(DataPaths(data_dir)) as paths:
         yield paths
-    finally:
-        stop_bridge(paths)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

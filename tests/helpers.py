@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -120,6 +123,33 @@ def stop_bridge(paths: DataPaths, tcp: bool = False) -> None:
     except BridgeError:
         return
     eventually(lambda: not paths.token.exists(), what="the bridge removing its token")
+
+
+@contextlib.contextmanager
+def spawned_bridge(paths: DataPaths, *, tcp: bool = False, **env: str) -> Iterator[DataPaths]:
+    """`python -m bridge` on simulated WhatsApp, as a server spawns it: healthy on entry,
+    stopped through its control API on exit (killed if it will not go)."""
+    paths.ensure()
+    if tcp:
+        env = {"WHATSAPP_MCP_CONTROL_TRANSPORT": "tcp", **env}
+    with open(paths.log, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "--idle-exit", "60"],
+            env=sim_env(paths.root, **env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        wait_healthy(paths, tcp=tcp)
+        yield paths
+    finally:
+        stop_bridge(paths, tcp=tcp)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def text_of(result: CallToolResult) -> str:

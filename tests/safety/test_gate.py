@@ -4,7 +4,6 @@ setting that would allow the send and the time it becomes possible, content chec
 from __future__ import annotations
 
 import string
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,25 +29,9 @@ from tests.safety.world import (
     Stack,
     expected_allowed,
     open_stack,
-    seed_store,
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "messages.db"
-    seed_store(path)
-    return path
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[SimulatedTransport]:
-    t = SimulatedTransport(reply_delay=10_000)
-    await t.start()
-    yield t
-    await t.stop()
 
 
 def stamp(seconds: float) -> str:

@@ -3,7 +3,6 @@ door the bridge was called through (issue 13). Real store file, real Sender and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,14 +41,6 @@ def db(tmp_path: Path) -> Path:
     )
     conn.close()
     return path
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[SimulatedTransport]:
-    t = SimulatedTransport(reply_delay=10_000)
-    await t.start()
-    yield t
-    await t.stop()
 
 
 async def test_read_receipts_obey_the_blocked_list_and_their_own_hourly_limit(

@@ -4,7 +4,6 @@ Real SQLite file, the real writer, reader, prompts and Sender over SimulatedTran
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -150,14 +149,6 @@ def test_a_revoked_message_is_blank_everywhere_the_user_or_a_model_could_read_it
         assert "[deleted]" in prompts[0] and "[deleted]" in prompts[3]
     finally:
         rconn.close()
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[SimulatedTransport]:
-    t = SimulatedTransport(reply_delay=10_000)
-    await t.start()
-    yield t
-    await t.stop()
 
 
 @pytest.mark.anyio

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from bridge.transport.simulated.network import SimulatedTransport
 from store.db import open_writer
 from store.models import MessageKind, MessageRecord
 from store.writer import StoreWriter
-from tests.safety.world import SAVED, STRANGER, SimClock, open_stack, seed_store
+from tests.safety.world import SAVED, STRANGER, SimClock, open_stack
 
 CORPUS: list[str] = json.loads(
     (Path(__file__).parent / "data" / "visible_corpus.json").read_text(encoding="utf-8")
@@ -204,21 +203,6 @@ def test_a_reaction_is_exactly_one_emoji_grapheme(emoji: str, ok: bool) -> None:
 
 
 # ---------------------------------------------------------------------------- through the sender
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "messages.db"
-    seed_store(path)
-    return path
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[SimulatedTransport]:
-    t = SimulatedTransport(reply_delay=10_000)
-    await t.start()
-    yield t
-    await t.stop()
 
 
 @pytest.mark.anyio

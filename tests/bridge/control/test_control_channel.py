@@ -12,8 +12,6 @@ import asyncio
 import os
 import socket
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from bridge.control.client import ControlClient
 from bridge.control.errors import BridgeUnavailable
 from bridge.control.lockfile import BridgeLock
 from bridge.paths import DataPaths, UnsafeDirectory, runtime_dir
-from tests.helpers import sim_env, stop_bridge, wait_healthy
+from tests.helpers import spawned_bridge
 
 OTHER_UID = 54321
 
@@ -204,19 +202,7 @@ def test_the_next_bridge_removes_stale_endpoints_and_serves(tmp_path: Path) -> N
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     os.symlink(elsewhere / "trap.sock", paths.socket)
-    with open(paths.log, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "--idle-exit", "60"],
-            env=sim_env(paths.root),
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        wait_healthy(paths)
+    with spawned_bridge(paths):
         assert not paths.port_file.exists()
         assert stat.S_ISSOCK(os.lstat(paths.socket).st_mode)
         assert not (elsewhere / "trap.sock").exists()
-    finally:
-        stop_bridge(paths)
-        proc.wait(10)

@@ -7,8 +7,6 @@ import json
 import os
 import socket
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,28 +14,14 @@ import pytest
 
 from bridge.paths import DataPaths
 from store.db import open_reader
-from tests.helpers import seeded_contact, sim_env, stop_bridge, wait_healthy
+from tests.helpers import seeded_contact, spawned_bridge
 
 
 @pytest.fixture(scope="module")
 def running_bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPaths]:
     """One simulated `python -m bridge` for the module (each test uses its own texts)."""
-    paths = DataPaths(tmp_path_factory.mktemp("control-api") / "data")
-    paths.ensure()
-    with open(paths.log, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "--idle-exit", "60"],
-            env=sim_env(paths.root),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
-    try:
-        wait_healthy(paths)
+    with spawned_bridge(DataPaths(tmp_path_factory.mktemp("control-api") / "data")) as paths:
         yield paths
-    finally:
-        stop_bridge(paths)
-        proc.wait(10)
 
 
 def raw(paths: DataPaths, data: bytes, *, tcp: bool = False) -> tuple[int, dict[str, object]]:
@@ -172,23 +156,8 @@ def test_bad_recipient_is_a_clear_422(running_bridge: DataPaths) -> None:
 
 @pytest.fixture
 def tcp_bridge(data_dir: Path) -> Iterator[DataPaths]:
-    paths = DataPaths(data_dir)
-    paths.ensure()
-    env = sim_env(data_dir, WHATSAPP_MCP_CONTROL_TRANSPORT="tcp")
-    with open(paths.log, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "--idle-exit", "60"],
-            env=env,
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        wait_healthy(paths, tcp=True)
+    with spawned_bridge(DataPaths(data_dir), tcp=True) as paths:
         yield paths
-    finally:
-        stop_bridge(paths, tcp=True)
-        proc.wait(10)
 
 
 def test_tcp_fallback_rejects_browsers_and_foreign_hosts(tcp_bridge: DataPaths) -> None:
@@ -214,24 +183,10 @@ def test_tcp_fallback_rejects_browsers_and_foreign_hosts(tcp_bridge: DataPaths) 
 
 def test_long_data_dir_binds_the_socket_elsewhere_and_links_it(tmp_path: Path) -> None:
     data_dir = tmp_path / ("d" * 60) / ("e" * 60)
-    paths = DataPaths(data_dir)
-    paths.ensure()
-    with open(paths.log, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "--idle-exit", "60"],
-            env=sim_env(data_dir),
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        wait_healthy(paths)
+    with spawned_bridge(DataPaths(data_dir)) as paths:
         assert paths.socket.is_symlink()
         target = paths.socket_connect_path()
         assert len(os.fsencode(target)) < 100
         assert request(paths, "GET", "/health")[0] == 200
-    finally:
-        stop_bridge(paths)
-        proc.wait(10)
     assert not paths.socket.exists()
     assert not target.exists()
