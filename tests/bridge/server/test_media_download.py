@@ -12,19 +12,17 @@ import hashlib
 import re
 from pathlib import Path
 
-import anyio
 import pytest
 
 from bridge.control.models import DownloadRequest
-from bridge.ingest.events import apply_event
 from bridge.server.error_map import map_error
-from bridge.transport.neonize.client import NeonizeTransport
-from bridge.transport.protocol import ConnectionState, MediaUnavailable, MessageEvent
+from bridge.transport.protocol import MediaUnavailable
 from bridge.transport.simulated.network import SimulatedTransport
 from store.models import MediaInfo, MessageKind, MessageRecord
 from tests.bridge.transport.neonize import neonize_factory as f
+from tests.bridge.transport.neonize.in_process import connected_neonize, ingest_dispatched
 from tests.bridge.transport.neonize.neonize_factory import E, N
-from tests.harness import Rig, route_rig
+from tests.harness import route_rig
 
 pytestmark = pytest.mark.anyio
 
@@ -44,33 +42,16 @@ class FakeCdn:
         return N.DownloadReturnFunction(Binary=self.body, Error=self.error).SerializeToString()
 
 
-async def _connected_neonize(tmp_path: Path) -> NeonizeTransport:
-    t = NeonizeTransport(tmp_path / "session" / "wa.db")
-    t._prepare()  # real client and handlers; no network
-    t._state = ConnectionState.connected  # as after a ConnectedEv
-    return t
-
-
-async def _ingest_dispatched(t: NeonizeTransport, r: Rig, ev: N.Message) -> MessageRecord:
-    f.dispatch(t._client, ev)  # neonize's real dispatch, as the Go callback does
-    with anyio.fail_after(5):
-        async for event in t.events():
-            assert isinstance(event, MessageEvent)
-            await r.writer.run(apply_event, r.writer.writer, event)
-            return event.message
-    raise AssertionError("no event")
-
-
 async def test_neonize_image_download_builds_the_exact_call_and_saves_into_media(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    t = await _connected_neonize(tmp_path)
+    t = connected_neonize(tmp_path)
     assert t._client._NewClient__client is gocode  # the FFI object neonize itself calls
     photo = b"\xff\xd8\xff\xe0 pretend jpeg bytes"
     cdn = FakeCdn(body=photo)
     monkeypatch.setattr(gocode, "DownloadAny", cdn)
     async with route_rig(tmp_path / "data", t) as r:
-        rec = await _ingest_dispatched(t, r, f.message_ev(f.image("sunset"), msg_id="IMG1"))
+        rec = await ingest_dispatched(t, r, f.message_ev(f.image("sunset"), msg_id="IMG1"))
         assert rec.kind is MessageKind.image and rec.media is not None
         got = await r.messaging.download(DownloadRequest(chat=rec.chat_jid, message_id="IMG1"))
 
@@ -93,7 +74,7 @@ async def test_neonize_image_download_builds_the_exact_call_and_saves_into_media
 async def test_neonize_voice_and_document_downloads_carry_their_kind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    t = await _connected_neonize(tmp_path)
+    t = connected_neonize(tmp_path)
     cdn = FakeCdn(body=b"%PDF-1.4 bytes")
     monkeypatch.setattr(gocode, "DownloadAny", cdn)
     doc = E.Message(
@@ -108,9 +89,9 @@ async def test_neonize_voice_and_document_downloads_carry_their_kind(
         )
     )
     async with route_rig(tmp_path / "data", t) as r:
-        voice = await _ingest_dispatched(t, r, f.message_ev(f.voice(7), msg_id="VOICE1"))
+        voice = await ingest_dispatched(t, r, f.message_ev(f.voice(7), msg_id="VOICE1"))
         await r.messaging.download(DownloadRequest(chat=voice.chat_jid, message_id="VOICE1"))
-        pdf = await _ingest_dispatched(t, r, f.message_ev(doc, msg_id="DOC1"))
+        pdf = await ingest_dispatched(t, r, f.message_ev(doc, msg_id="DOC1"))
         got = await r.messaging.download(DownloadRequest(chat=pdf.chat_jid, message_id="DOC1"))
         audio, document = cdn.calls[0][1], cdn.calls[1][1]
         assert audio.HasField("audioMessage") and audio.audioMessage.PTT is True
@@ -128,12 +109,12 @@ async def test_neonize_voice_and_document_downloads_carry_their_kind(
 async def test_neonize_expired_media_is_a_clear_410(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    t = await _connected_neonize(tmp_path)
+    t = connected_neonize(tmp_path)
     monkeypatch.setattr(
         gocode, "DownloadAny", FakeCdn(error="download failed with status code 410")
     )
     async with route_rig(tmp_path / "data", t) as r:
-        rec = await _ingest_dispatched(t, r, f.message_ev(f.image(), msg_id="OLD1"))
+        rec = await ingest_dispatched(t, r, f.message_ev(f.image(), msg_id="OLD1"))
         with pytest.raises(MediaUnavailable) as err:
             await r.messaging.download(DownloadRequest(chat=rec.chat_jid, message_id="OLD1"))
         answer = map_error(err.value)  # what the control API answers

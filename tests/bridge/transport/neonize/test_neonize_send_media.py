@@ -13,12 +13,12 @@ import pytest
 
 from bridge.control.models import DownloadRequest
 from bridge.send.media_files import OutgoingFile
-from bridge.transport.protocol import ConnectionState
 from store.models import ContactRecord, MessageKind
-from tests.bridge.server.test_media_download import _ingest_dispatched, rig
 from tests.bridge.transport.neonize import neonize_factory as f
 from tests.bridge.transport.neonize.fake_gocode import full
+from tests.bridge.transport.neonize.in_process import connected_neonize, ingest_dispatched
 from tests.bridge.transport.neonize.neonize_factory import E, N
+from tests.harness import route_rig
 
 pytestmark = pytest.mark.anyio
 
@@ -76,20 +76,16 @@ class FakeMediaGo:
 async def test_voice_note_from_audio_mp4_and_an_image_reply_are_built_right(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bridge.transport.neonize.client import NeonizeTransport
-
-    t = NeonizeTransport(tmp_path / "session" / "wa.db")
-    t._prepare()
-    t._state = ConnectionState.connected  # as after a ConnectedEv
+    t = connected_neonize(tmp_path)
     go = FakeMediaGo()
     for name in ("Upload", "SendMessage", "DownloadAny"):
         monkeypatch.setattr(gocode, name, getattr(go, name))
     assert MediaType.from_magic(AUDIO_MP4) is MediaType.MediaVideo  # the trap we avoid
-    async with rig(tmp_path / "data", t, simulate=False) as r:
+    async with route_rig(tmp_path / "data", t) as r:
         await r.writer.run(
             r.writer.writer.upsert_contacts, [ContactRecord(jid=ALICE_JID, saved_name="Alice")]
         )
-        await _ingest_dispatched(t, r, f.message_ev(f.text("send me the photo"), msg_id="Q1"))
+        await ingest_dispatched(t, r, f.message_ev(f.text("send me the photo"), msg_id="Q1"))
 
         voice = OutgoingFile(
             path=tmp_path / "note.m4a",

@@ -12,9 +12,9 @@ import pytest
 from bridge.control.models import MarkReadRequest, ReactRequest, SendTextRequest
 from bridge.transport.neonize.client import NeonizeTransport
 from bridge.transport.protocol import ConnectionState
-from tests.bridge.server.test_media_download import _ingest_dispatched
 from tests.bridge.transport.neonize import neonize_factory as f
 from tests.bridge.transport.neonize.fake_gocode import full
+from tests.bridge.transport.neonize.in_process import connected_neonize, ingest_dispatched
 from tests.bridge.transport.neonize.neonize_factory import E, MessageKey, N
 from tests.harness import route_rig
 
@@ -70,10 +70,7 @@ class FakeSendGo:
 async def test_replies_reactions_and_receipts_name_the_lid_and_carry_the_timer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    t = NeonizeTransport(tmp_path / "session" / "wa.db")
-    t._prepare()
-    t._state = ConnectionState.connected  # as after a ConnectedEv for my account
-    t._account_jid = f"{f.ME}@s.whatsapp.net"
+    t = connected_neonize(tmp_path, account=f"{f.ME}@s.whatsapp.net")
     go = FakeSendGo()
     for name in ("SendMessage", "BuildReaction", "MarkRead"):
         monkeypatch.setattr(gocode, name, getattr(go, name))
@@ -94,7 +91,7 @@ async def test_replies_reactions_and_receipts_name_the_lid_and_carry_the_timer(
     )
     ev.Info.MessageSource.Sender.Device = 4  # real senders carry their device
     async with route_rig(tmp_path / "data", t, WHATSAPP_MCP_ALLOWED_RECIPIENTS=GROUP_JID) as r:
-        rec = await _ingest_dispatched(t, r, ev)
+        rec = await ingest_dispatched(t, r, ev)
         assert rec.sender == BOB_JID and rec.sender_wire == BOB_LID
         assert r.reader.get_message(GROUP_JID, "G1").sender == BOB_JID  # one person, one JID
         assert r.reader.wire_sender(GROUP_JID, "G1") == BOB_LID
