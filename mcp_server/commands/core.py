@@ -99,19 +99,19 @@ def _login_args(p: argparse.ArgumentParser) -> None:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from mcp_server import login
+    from mcp_server.commands import login
 
     return asyncio.run(login.login(settings_for(args), args.phone, out))
 
 
 def _logout(args: argparse.Namespace) -> int:
-    from mcp_server import login
+    from mcp_server.commands import login
 
     return asyncio.run(login.logout(settings_for(args), out))
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from mcp_server.demo import run_demo
+    from mcp_server.commands.demo import run_demo
 
     return run_demo(data_dir=args.data_dir)
 

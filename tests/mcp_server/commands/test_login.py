@@ -9,7 +9,7 @@ import pytest
 
 from bridge.transport.neonize.generation import unreachable_detail as _unreachable_detail
 from bridge.transport.protocol import ConnectionEvent, ConnectionState
-from mcp_server import login
+from mcp_server.commands import login
 from tests.harness import autoreply_settings, inprocess_bridge, sim, wait_until
 
 pytestmark = pytest.mark.anyio
