@@ -16,12 +16,12 @@ row `sending` (reported as failed on the next start), never a message sent twice
 from __future__ import annotations
 
 import sqlite3
-import time
 from datetime import datetime
 from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from store.clock import now_ms
 from store.errors import InvalidArgument, NotFound
 from store.models import from_ms, to_ms
 
@@ -118,7 +118,7 @@ class ScheduleStore:
         cur = self._conn.execute(
             "INSERT INTO scheduled_messages (chat_jid, text, reply_to, at, zone, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_jid, text, reply_to, to_ms(at), zone, _now_ms()),
+            (chat_jid, text, reply_to, to_ms(at), zone, now_ms()),
         )
         return get_scheduled(self._conn, int(cur.lastrowid or 0))
 
@@ -151,7 +151,7 @@ class ScheduleStore:
         cur = self._conn.execute(
             "UPDATE scheduled_messages SET state = 'sending', fired_at = ? "
             "WHERE id = ? AND state = 'pending'",
-            (_now_ms(), schedule_id),
+            (now_ms(), schedule_id),
         )
         return cur.rowcount == 1
 
@@ -192,13 +192,9 @@ class ScheduleStore:
                 state,
                 detail,
                 message_id,
-                _now_ms(),
+                now_ms(),
                 schedule_id,
                 "pending" if from_pending else "sending",
             ),
         )
         return cur.rowcount == 1
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

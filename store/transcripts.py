@@ -9,14 +9,15 @@ Gemini once. A `failed` row records why (so it can be explained) until the next 
 from __future__ import annotations
 
 import sqlite3
-import time
 from datetime import datetime
 from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from store.clock import now_ms
 from store.errors import NotFound
 from store.models import from_ms
+from store.tx import transaction
 
 TranscriptState = Literal["done", "failed"]
 
@@ -145,8 +146,7 @@ class TranscriptStore:
         tokens: TokenUse,
     ) -> None:
         c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(c):
             seq = self._seq(chat_jid, message_id)
             # The FTS trigger on messages re-indexes the row with its transcript.
             c.execute("UPDATE messages SET transcript = ? WHERE seq = ?", (text, seq))
@@ -170,10 +170,6 @@ class TranscriptStore:
                     tokens.prompt_tokens,
                     tokens.output_tokens,
                     tokens.total_tokens,
-                    int(time.time() * 1000),
+                    now_ms(),
                 ),
             )
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")

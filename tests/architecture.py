@@ -29,6 +29,9 @@ PACKAGES = ("store", "bridge", "mcp_server")
 CONTRACT = ("bridge.control", "bridge.settings", "bridge.paths")
 NEONIZE_HOME = "bridge.transport.neonize"
 GENAI_HOME = "bridge.autoreply.gemini"
+# The one transaction helper: savepoints when nested, a rollback when COMMIT fails.
+TX_HOME = "store.tx"
+_TX_WORDS = {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 # Specifications that are about no one module: the README's Security section as attacks, crash and
 # restart behaviour, performance budgets, and install and bundle.
 SUITES = ("safety", "reliability", "perf", "packaging")
@@ -42,6 +45,8 @@ class Module:
     lines: int
     # (imported module, line, only under TYPE_CHECKING)
     imports: list[tuple[str, int, bool]] = field(default_factory=list)
+    # Lines that run a transaction statement (`conn.execute("BEGIN …")`) themselves.
+    tx_lines: list[int] = field(default_factory=list)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -98,7 +103,27 @@ def parse_tree(root: Path, packages: Iterable[str] = PACKAGES) -> dict[str, Modu
             elif isinstance(node, ast.ImportFrom):
                 for target in _resolve(module, node, known):
                     module.imports.append((target, node.lineno, id(node) in guarded))
+            elif _runs_tx_statement(node):
+                module.tx_lines.append(node.lineno)
     return modules
+
+
+def _runs_tx_statement(node: ast.AST) -> bool:
+    """`<conn>.execute("BEGIN …")` and friends, with the statement written as a literal."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("execute", "executescript")
+        and node.args
+    ):
+        return False
+    first = node.args[0]
+    text = first.value if isinstance(first, ast.Constant) else None
+    if isinstance(first, ast.JoinedStr) and first.values:
+        head = first.values[0]
+        text = head.value if isinstance(head, ast.Constant) else None
+    words = text.split() if isinstance(text, str) else []
+    return bool(words) and words[0].upper() in _TX_WORDS
 
 
 def _within(name: str, prefix: str) -> bool:
@@ -204,6 +229,9 @@ def violations(
                 out.append(f"{at}: only {NEONIZE_HOME} may import neonize")
             if _within(target, "google.genai") and m.name != GENAI_HOME:
                 out.append(f"{at}: only {GENAI_HOME} may import google-genai")
+        if m.name != TX_HOME:
+            for line in m.tx_lines:
+                out.append(f"{where}:{line} runs a transaction statement: use {TX_HOME}")
         if m.lines > max_lines and m.name not in allowed:
             out.append(f"{where}: {m.lines} lines, over the limit of {max_lines}")
     allowed_cycles = {tuple(sorted(c)) for c in cycles_allowed}

@@ -45,6 +45,8 @@ def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
             ),
             "bridge/routes.py": "from bridge.daemon import Bridge\n",
             "mcp_server/server.py": "from bridge.control import models\nimport bridge.paths\n",
+            "store/tx.py": 'c.execute("BEGIN IMMEDIATE")\nc.execute(f"SAVEPOINT {n}")\n',
+            "store/writer.py": 'c.execute("UPDATE t SET begin = 1")\n',
         },
     )
     assert violations(root) == []
@@ -74,6 +76,8 @@ def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
             "import cycle: bridge.a <-> bridge.b",
         ),
         ({"bridge/big.py": "x = 1\n" * 401}, "401 lines, over the limit of 400"),
+        ({"store/x.py": 'c.execute("BEGIN IMMEDIATE")\n'}, "runs a transaction statement"),
+        ({"bridge/x.py": 'c.execute(f"rollback to {n}")\n'}, "runs a transaction statement"),
     ],
 )
 def test_the_checker_fails_on_a_deliberate_violation(
