@@ -32,9 +32,10 @@ from bridge.control.security import SecuritySettings
 from bridge.control.versions import OUTDATED_KV
 from bridge.ingest.events import apply_event
 from bridge.ingest.writer_thread import WriterThread
+from bridge.media.transcribe import Transcription
 from bridge.paths import DataPaths, write_private, write_private_bytes
-from bridge.scheduler import Scheduler
 from bridge.send.gate import open_gate
+from bridge.send.scheduler import Scheduler
 from bridge.send.sender import Sender
 from bridge.send.strictest import SecurityRegistry
 from bridge.server.app import ControlServer, Route
@@ -48,7 +49,6 @@ from bridge.server.routes_schedule import routes as schedule_routes
 from bridge.server.routes_security import routes as security_routes
 from bridge.server.routes_transcribe import routes as transcribe_routes
 from bridge.settings import Settings
-from bridge.transcribe import Transcription
 from bridge.transport.protocol import (
     ConnectionEvent,
     ConnectionState,

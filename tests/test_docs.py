@@ -43,3 +43,15 @@ def test_example_config_uses_absolute_paths() -> None:
         assert Path(server["command"]).is_absolute()
         for value in server.get("env", {}).values():
             assert Path(value).is_absolute()
+
+
+def test_the_source_map_names_every_package_and_only_real_ones() -> None:
+    """README's "Where the code is": each package folder once, none that does not exist."""
+    section = README.split("### Where the code is", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z_/]+)/` \|", section, flags=re.M))
+    packages = {
+        str(init.parent.relative_to(ROOT))
+        for top in ("store", "bridge", "mcp_server")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert listed == packages, (sorted(packages - listed), sorted(listed - packages))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from bridge import downloads
 from bridge.control.models import (
     DownloadRequest,
     DownloadResponse,
@@ -20,6 +19,7 @@ from bridge.control.models import (
     SendFileRequest,
     SendFileResponse,
 )
+from bridge.media import downloads
 from bridge.send import media_files
 from bridge.server.app import Route
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.control.schedule import CancelScheduledRequest, ScheduleRequest
-from bridge.scheduler import Scheduler
+from bridge.send.scheduler import Scheduler
 from bridge.server.app import Route
 from store.scheduled import ScheduledMessage
 

@@ -1,10 +1,10 @@
-"""Control API for voice-note transcription (bridge/transcribe.py)."""
+"""Control API for voice-note transcription (bridge/media/transcribe.py)."""
 
 from __future__ import annotations
 
 from bridge.control.transcribe import TranscribeRequest, TranscribeResponse
+from bridge.media.transcribe import Transcription
 from bridge.server.app import Route
-from bridge.transcribe import Transcription
 
 
 def routes(transcription: Transcription) -> list[Route]:

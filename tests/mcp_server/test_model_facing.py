@@ -220,8 +220,8 @@ async def test_no_tool_result_carries_a_media_key_path_url_or_hash(
     calls += [("download_media", {"chat": m["chat"], "message_id": m["id"]}) for m in media]
     # Every tool is exercised, except the ones that need a real phone, change settings or import
     # history (send_file, set_auto_reply, request_pairing_code, import_chat_export), and
-    # transcribe_voice_note, which needs Gemini (tests/bridge/test_transcribe.py runs it on a fake
-    # one).
+    # transcribe_voice_note, which needs Gemini (tests/bridge/media/test_transcribe.py runs it on
+    # a fake one).
     exempt = {
         "send_file",
         "set_auto_reply",

@@ -22,10 +22,10 @@ import logging
 import os
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
-from bridge import downloads
 from bridge.autoreply.replier import ReplyFailed, ReplyRetryable, Transcribed, api_key_configured
 from bridge.control.models import DownloadRequest
 from bridge.control.transcribe import TranscribeRequest, TranscribeResponse
+from bridge.media import downloads
 from bridge.refusals import (
     Gone,
     NeedsSetup,
