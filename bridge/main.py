@@ -42,6 +42,7 @@ def make_transport(settings: Settings) -> Transport:
             reply_delay=settings.simulate_reply_delay,
             history_messages=settings.simulate_history,
             history_chunk_delay=settings.simulate_history_chunk_delay,
+            connect_delay=settings.simulate_connect_delay,
         )
     from bridge.transport.neonize.client import NeonizeTransport
 

@@ -136,6 +136,13 @@ class Settings(BaseModel):
         le=60,
         description="Simulate mode: seconds between history chunks (0: all at once).",
     )
+    simulate_connect_delay: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        description="Simulate mode: seconds the simulated phone takes to connect and push its "
+        "contacts and history, as a real one does (0: at once).",
+    )
     channel: bool = Field(
         default=False,
         description="Push new messages into Claude Code as channel notifications.",
@@ -234,6 +241,7 @@ ENV_VARS: dict[str, str] = {
 ENV_VARS.update(
     {
         "WHATSAPP_MCP_SIMULATE_HISTORY_CHUNK_DELAY": "simulate_history_chunk_delay",
+        "WHATSAPP_MCP_SIMULATE_CONNECT_DELAY": "simulate_connect_delay",
         "WHATSAPP_MCP_CHANNEL": "channel",
         "WHATSAPP_MCP_CHANNEL_CHATS": "channel_chats",
         "WHATSAPP_MCP_CHANNEL_PER_MINUTE": "channel_per_minute",

@@ -69,10 +69,13 @@ async def test_first_writes_on_fresh_data_dirs_judge_by_the_whole_seeded_store(
     tmp_path: Path,
 ) -> None:
     # A write that asks "is this a saved contact?" or resolves a name must not be answered
-    # from a store that is still filling: no "not a saved contact", no "no such contact".
-    for attempt in range(FRESH_DIRS):
+    # from a store that is still filling: no "not a saved contact", no "no such contact". The
+    # simulated phone takes 1.5 s to connect and push its contacts, as a real one takes
+    # seconds, so every first call here lands on an empty store.
+    for attempt in range(3):
         paths = DataPaths(tmp_path / f"fresh{attempt}")
-        settings = load_settings(env=sim_env(paths.root))
+        env = sim_env(paths.root, WHATSAPP_MCP_SIMULATE_CONNECT_DELAY="1.5")
+        settings = load_settings(env=env)
         try:
             async with Client(build_server(settings), cache=None) as client:
                 # The very first call: the landlord is a saved contact of the seeded world.

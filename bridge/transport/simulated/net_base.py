@@ -86,6 +86,7 @@ class SimulatedBase:
         reply_delay: float = 1.5,
         history_messages: int = 0,
         history_chunk_delay: float = 0.0,
+        connect_delay: float = 0.0,
         account_jid: str = DEFAULT_ACCOUNT_JID,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -95,6 +96,9 @@ class SimulatedBase:
         self._reply_delay = max(0.0, reply_delay)
         self._history_messages = history_messages
         self._history_chunk_delay = max(0.0, history_chunk_delay)
+        # A real phone takes seconds to connect and push its contacts: until then the store is
+        # empty, which first calls must not mistake for "no such contact".
+        self._connect_delay = max(0.0, connect_delay)
         self._seed_pending: list[TransportEvent] = []
         self._account_jid = normalize_jid(account_jid)
         self._clock = clock or _utcnow

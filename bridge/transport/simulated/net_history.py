@@ -40,6 +40,13 @@ class SimulatedHistory(SimulatedBase):
                 )
             )
             return
+        if self._connect_delay > 0:
+            self._spawn(self._connect_later())
+            return
+        self._connect()
+
+    async def _connect_later(self) -> None:
+        await asyncio.sleep(self._connect_delay)
         self._connect()
 
     async def stop(self) -> None:

@@ -409,3 +409,17 @@ def test_synthetic_history_edge_sizes() -> None:
     assert len(batch.messages) == 1 and len(batch.chats) == 1
     with pytest.raises(ValueError):
         list(synthetic_history(5, seed=1, now=NOW, batch_size=0))
+
+
+@pytest.mark.anyio
+async def test_a_phone_slow_to_connect_pushes_its_world_late() -> None:
+    slow = make(connect_delay=0.3)
+    await slow.start()
+    first = await take_until(slow, count=1)
+    assert [e.state for e in first if isinstance(e, ConnectionEvent)] == [
+        ConnectionState.connecting
+    ]
+    later = await take_until(slow, ContactsEvent)
+    assert isinstance(later[0], ConnectionEvent) and later[0].state is ConnectionState.connected
+    assert isinstance(later[-1], ContactsEvent) and later[-1].contacts
+    await slow.stop()
