@@ -152,6 +152,17 @@ def spawned_bridge(paths: DataPaths, *, tcp: bool = False, **env: str) -> Iterat
             proc.wait()
 
 
+async def replacement_bridge(client: Client, old_pid: int) -> dict[str, Any] | None:
+    """get_status once a bridge other than `old_pid` runs and is connected, else None (for
+    waiting after the old bridge was killed or stopped)."""
+    result = await client.call_tool("get_status", {})
+    if result.is_error or result.structured_content is None:
+        return None
+    status = dict(result.structured_content)
+    ok = status.get("bridge_pid") not in (None, old_pid) and status.get("state") == "connected"
+    return status if ok else None
+
+
 def text_of(result: CallToolResult) -> str:
     """The text blocks of a tool result, joined (where error messages live)."""
     return " ".join(getattr(c, "text", "") for c in result.content)

@@ -25,7 +25,7 @@ from store.autoreply import (
     AutoReplyRule,
     AutoReplyStore,
 )
-from store.clock import SYSTEM_CLOCK, utcnow
+from store.clock import utcnow
 from store.errors import StoreError
 from store.models import Message, MessageRecord
 from store.reader import StoreReader
@@ -47,10 +47,6 @@ MAX_CONCURRENT_REPLIES = 16
 MAX_RATE_RETRIES = 5
 
 
-def _utcnow() -> datetime:
-    return utcnow(SYSTEM_CLOCK)
-
-
 @dataclass
 class _ChatQueue:
     pending: dict[str, MessageRecord] = field(default_factory=dict)
@@ -69,7 +65,7 @@ class EngineBase:
         writer: WriterThread,
         reader: StoreReader,
         replier: Replier | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.transport = transport

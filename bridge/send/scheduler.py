@@ -16,7 +16,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bridge.control.models import SendTextRequest
 from bridge.control.schedule import ScheduleRequest, check_future
@@ -26,6 +26,7 @@ from bridge.send.policy import check_content
 from bridge.send.sender import Sender, SendRefused
 from bridge.settings import Settings
 from bridge.transport.protocol import ConnectionState, Transport
+from store.clock import utcnow
 from store.errors import InvalidArgument, StoreError
 from store.reader import StoreReader
 from store.scheduled import ScheduledMessage, ScheduleState, ScheduleStore
@@ -37,10 +38,6 @@ _MAX_NAP = 30.0
 _NOT_CONNECTED_RETRY = 1.0
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Scheduler:
     def __init__(
         self,
@@ -50,7 +47,7 @@ class Scheduler:
         sender: Sender,
         writer: WriterThread,
         reader: StoreReader,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.transport = transport

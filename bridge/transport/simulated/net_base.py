@@ -25,7 +25,7 @@ from bridge.transport.simulated.seed import (
     build_world,
     message_id,
 )
-from store.clock import SYSTEM_CLOCK, utcnow
+from store.clock import utcnow
 from store.errors import InvalidArgument
 from store.jid import normalize_jid
 from store.models import (
@@ -41,10 +41,6 @@ _HISTORY_BACKLOG = 2
 # a simulated peer cannot ping-pong forever.
 MAX_ANSWERS_PER_PEER = 25
 _PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ"
-
-
-def _utcnow() -> datetime:
-    return utcnow(SYSTEM_CLOCK)
 
 
 @dataclass(frozen=True)
@@ -101,7 +97,7 @@ class SimulatedBase:
         self._connect_delay = max(0.0, connect_delay)
         self._seed_pending: list[TransportEvent] = []
         self._account_jid = normalize_jid(account_jid)
-        self._clock = clock or _utcnow
+        self._clock = clock or utcnow
         self.world = build_world(seed=seed, now=self._clock(), account_jid=self._account_jid)
 
         self._state = ConnectionState.disconnected

@@ -20,7 +20,7 @@ from bridge.settings import Settings
 from mcp_server.server import build_server
 from tests.bridge.fake_gemini import FakeGemini
 from tests.harness import MARIA, TOM, autoreply_settings, rule_of, wait_until
-from tests.helpers import call, stop_bridge
+from tests.helpers import call, replacement_bridge, stop_bridge
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +66,7 @@ async def test_rules_and_ledger_survive_a_bridge_restart_and_nothing_is_answered
 
         # Stop the bridge; the server notices and starts a new one.
         await ControlClient(paths).call("POST", "/api/stop", StopResponse)
-        status = await wait_until(lambda: _new_bridge(client, old_pid), timeout=30)
+        status = await wait_until(lambda: replacement_bridge(client, old_pid), timeout=30)
         assert status["state"] == "connected"
 
         overview = await call(client, "get_auto_reply")
@@ -94,12 +94,3 @@ async def test_rules_and_ledger_survive_a_bridge_restart_and_nothing_is_answered
         assert len(prompts) == 2, prompts
         assert (TOM, first["id"], "sent") in ledger(paths), ledger(paths)
         assert [state for chat, _, state in ledger(paths) if chat == TOM] == ["sent"], ledger(paths)
-
-
-async def _new_bridge(client: Client, old_pid: int) -> dict[str, Any] | None:
-    result = await client.call_tool("get_status", {})
-    if result.is_error or result.structured_content is None:
-        return None
-    status = dict(result.structured_content)
-    ok = status.get("bridge_pid") not in (None, old_pid) and status.get("state") == "connected"
-    return status if ok else None

@@ -18,7 +18,7 @@ from bridge.paths import DataPaths
 from bridge.settings import Settings
 from mcp_server.server import build_server
 from tests.harness import MARIA, autoreply_settings, wait_until
-from tests.helpers import call, stop_bridge
+from tests.helpers import call, replacement_bridge, stop_bridge
 
 pytestmark = pytest.mark.anyio
 
@@ -30,15 +30,6 @@ def settings(data_dir: Path) -> Iterator[Settings]:
     stop_bridge(DataPaths(data_dir))
 
 
-async def _new_bridge(client: Client, old_pid: int) -> dict[str, Any] | None:
-    result = await client.call_tool("get_status", {})
-    if result.is_error or result.structured_content is None:
-        return None
-    status = dict(result.structured_content)
-    ok = status.get("bridge_pid") not in (None, old_pid) and status.get("state") == "connected"
-    return status if ok else None
-
-
 async def _sent(client: Client, schedule_id: int) -> dict[str, Any] | None:
     listing = await call(client, "list_scheduled")
     item = next(i for i in listing["items"] if i["id"] == schedule_id)
@@ -48,13 +39,13 @@ async def _sent(client: Client, schedule_id: int) -> dict[str, Any] | None:
 async def test_a_schedule_survives_a_bridge_process_restart(settings: Settings) -> None:
     paths = DataPaths(settings.data_dir)
     async with Client(build_server(settings), cache=None) as client:
-        status = await wait_until(lambda: _new_bridge(client, -1), timeout=30)
+        status = await wait_until(lambda: replacement_bridge(client, -1), timeout=30)
         at = datetime.now(UTC) + timedelta(seconds=6)
         item = await call(
             client, "schedule_message", to=MARIA, text="Dinner at 8 🍝", at=at.isoformat()
         )
         await ControlClient(paths).call("POST", "/api/stop", StopResponse)
-        await wait_until(lambda: _new_bridge(client, status["bridge_pid"]), timeout=30)
+        await wait_until(lambda: replacement_bridge(client, status["bridge_pid"]), timeout=30)
 
         done = await wait_until(lambda: _sent(client, item["id"]), timeout=40)
         page = await call(client, "list_messages", chat=MARIA, limit=20)
