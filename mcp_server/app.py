@@ -79,7 +79,7 @@ class App:
         own start-up cost, and `initialize` needs none of them)."""
         if self._supervisor is not None:
             return self._supervisor
-        from mcp_server.supervisor import BridgeSupervisor
+        from mcp_server.supervision.supervisor import BridgeSupervisor
 
         return self._adopt(BridgeSupervisor(self.settings))
 
@@ -149,7 +149,8 @@ class App:
 
     async def write_bridge(self) -> ControlClient:
         """The bridge, for a call that changes something on WhatsApp: refused while the bridge
-        runs with other security settings than this server (mcp_server/supervisor.py)."""
+        runs with other security settings than this server
+        (mcp_server/supervision/settings_check.py)."""
         self.start_supervising()
         client = await self.supervisor.ready()
         mismatch = self.supervisor.security_mismatch

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_server.views import SyncView, when
+from mcp_server.presentation.views import SyncView, when
 from store.errors import StoreError
 from store.reader import StoreReader
 from store.sync_state import SIMULATED_SEED, SyncState

@@ -11,7 +11,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from pydantic import Field
 
 from mcp_server.app import App
-from mcp_server.views import ChatView, MessageView, View, chat_view, message_view
+from mcp_server.presentation.views import ChatView, MessageView, View, chat_view, message_view
 from store import coverage
 from store.errors import NotFound, StoreError
 from store.reader import StoreReader

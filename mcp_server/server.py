@@ -14,7 +14,7 @@ from bridge.settings import Settings
 from mcp_server import push
 from mcp_server.app import App
 from mcp_server.errors import WhatsAppServer
-from mcp_server.schemas import compact_tool_schemas
+from mcp_server.presentation.schemas import compact_tool_schemas
 
 INSTRUCTIONS = """\
 Tools for the user's own WhatsApp account: read, search and send messages.

@@ -5,7 +5,7 @@ One bridge serves every MCP server of a data directory, but each server was star
 environment. A server started with WHATSAPP_MCP_READ_ONLY=1 or a new blocked number must not
 silently use an older bridge's looser settings, so the bridge enforces the strictest settings of
 all attached servers (`strictest`), and a server whose settings differ from the bridge's own
-restarts it or refuses writes (mcp_server/supervisor.py).
+restarts it or refuses writes (mcp_server/supervision/supervisor.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Control API: attached servers register their security settings (bridge/send/strictest.py).
 
 The answer tells the server how the bridge was started and how many other servers are attached,
-so the server can decide to restart the bridge or to refuse writes (mcp_server/supervisor.py).
+so the server can decide to restart the bridge or to refuse writes
+(mcp_server/supervision/supervisor.py).
 """
 
 from __future__ import annotations

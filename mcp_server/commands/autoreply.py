@@ -8,7 +8,7 @@ import asyncio
 from bridge.control.autoreply import KILL_SWITCH, AutoReplyState, SetAutoReplyRequest
 from bridge.control.client import ControlClient
 from mcp_server.commands.base import Command, UsageError, out, settings_for
-from mcp_server.supervisor import BridgeSupervisor
+from mcp_server.supervision.supervisor import BridgeSupervisor
 
 
 def _args(p: argparse.ArgumentParser) -> None:

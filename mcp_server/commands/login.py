@@ -16,7 +16,7 @@ from bridge.control.models import (
 from bridge.control.qr import qr_terminal
 from bridge.control.states import ConnectionState
 from bridge.settings import Settings
-from mcp_server.supervisor import BridgeSupervisor
+from mcp_server.supervision.supervisor import BridgeSupervisor
 
 PAIRING_WINDOW = 180.0
 Out = Callable[[str], None]

@@ -1,7 +1,7 @@
 """Read tools: answered from the local store, so they work while WhatsApp is offline.
 
-Each returns compact structured content (`mcp_server.views`) plus a one-line-per-item text
-rendering (`mcp_server.render`), never the same JSON twice.
+Each returns compact structured content (`mcp_server.presentation.views`) plus a
+one-line-per-item text rendering (`mcp_server.presentation.render`), never the same JSON twice.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from mcp_server import render
 from mcp_server.app import App
 from mcp_server.errors import store_message, tool_errors
-from mcp_server.readiness import sync_view
-from mcp_server.tools.status import register_status
-from mcp_server.views import (
+from mcp_server.presentation import render
+from mcp_server.presentation.views import (
     ChatPage,
     ChatView,
     ContactPage,
@@ -35,6 +33,8 @@ from mcp_server.views import (
     hit_view,
     message_view,
 )
+from mcp_server.readiness import sync_view
+from mcp_server.tools.status import register_status
 from store import coverage, fts
 from store.errors import StoreError
 from store.models import Chat, Message, MessageContext

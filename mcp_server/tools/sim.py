@@ -9,10 +9,10 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from bridge.control.models import InboundRequest
-from mcp_server import render
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
-from mcp_server.views import MessageView, message_view
+from mcp_server.presentation import render
+from mcp_server.presentation.views import MessageView, message_view
 
 
 def register(server: MCPServer, app: App) -> None:

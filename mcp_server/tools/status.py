@@ -17,8 +17,8 @@ from bridge.control.errors import BridgeError
 from bridge.control.models import BridgeStatus
 from bridge.control.security import SecuritySettings
 from mcp_server.app import App
+from mcp_server.presentation.views import CountsView, SyncView, counts_view
 from mcp_server.readiness import sync_view
-from mcp_server.views import CountsView, SyncView, counts_view
 from store.errors import StoreError
 from store.reader import StoreReader
 from store.sync_state import SyncState

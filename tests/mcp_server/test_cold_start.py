@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Loaded on the first message after the handshake, never for it.
 LATER = (
     "mcp_server.tools",
-    "mcp_server.supervisor",
+    "mcp_server.supervision.supervisor",
     "mcp_server.prompts",
     "mcp_server.resources",
     "bridge.control.client",

@@ -18,10 +18,7 @@ from pydantic import BaseModel
 
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
-from mcp_server.server import build_server
-from mcp_server.tools.live import encode_cursor
-from mcp_server.tools.status import Status
-from mcp_server.views import (
+from mcp_server.presentation.views import (
     ChatPage,
     ChatView,
     ContactPage,
@@ -30,6 +27,9 @@ from mcp_server.views import (
     MessagePage,
     MessageView,
 )
+from mcp_server.server import build_server
+from mcp_server.tools.live import encode_cursor
+from mcp_server.tools.status import Status
 from tests.helpers import call, sim_env, stop_bridge, text_of
 
 pytestmark = pytest.mark.anyio

@@ -65,8 +65,8 @@ async def test_history_chunks_through_ingest_make_a_sync_block_until_the_last(
 
 
 def test_status_never_says_messages_arrive_live_over_an_empty_or_syncing_store() -> None:
+    from mcp_server.presentation.views import CountsView, SyncView
     from mcp_server.tools.status import connected_advice
-    from mcp_server.views import CountsView, SyncView
 
     syncing = connected_advice(
         CountsView(chats=3, messages=40), SyncView(state="running", progress=12, since="x")

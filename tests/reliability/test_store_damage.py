@@ -26,9 +26,9 @@ from bridge.ingest.events import apply_event
 from bridge.main import EXIT_STORE_UNUSABLE
 from bridge.paths import DataPaths
 from bridge.settings import load_settings
-from mcp_server import supervisor as supervisor_module
 from mcp_server.app import App
 from mcp_server.server import build_server
+from mcp_server.supervision import supervisor as supervisor_module
 from store.db import open_reader, open_writer
 from store.errors import SchemaTooNew, StoreCorrupt, StoreError
 from store.reader import StoreReader

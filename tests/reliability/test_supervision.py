@@ -24,7 +24,7 @@ from bridge.settings import Settings, load_settings
 from bridge.transport.protocol import ConnectionEvent, ConnectionState
 from mcp_server.app import App
 from mcp_server.server import build_server
-from mcp_server.supervisor import lock_is_held
+from mcp_server.supervision.supervisor import lock_is_held
 from tests.harness import TOM, inprocess_bridge
 from tests.helpers import eventually_async, sim_env, stop_bridge, text_of
 

@@ -14,8 +14,8 @@ from tests.helpers import sim_env, stop_bridge
 from tests.reliability.procs import StdioServer, bridge_processes, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
-# The supervisor's first restart comes after 0.2–0.4 s (mcp_server/supervisor.py): watching
-# for ten times that shows it does not come.
+# The supervisor's first restart comes after 0.2–0.4 s (mcp_server/supervision/supervisor.py):
+# watching for ten times that shows it does not come.
 NO_RESTART_WINDOW = 4.0
 
 

@@ -21,7 +21,7 @@ from bridge.control.errors import BridgeError
 from bridge.control.models import SendFileRequest
 from bridge.paths import DataPaths
 from bridge.settings import Settings, load_settings
-from mcp_server.views import short_id
+from mcp_server.presentation.views import short_id
 from store.jid import parse_address
 from tests.helpers import call, error_of, eventually_async, sim_env
 from tests.inprocess import InProcess, in_process

@@ -36,7 +36,7 @@ from bridge.control.lockfile import holder_pid, lock_is_held
 from bridge.control.models import BridgeEvent
 from bridge.paths import DataPaths
 from bridge.settings import Settings, settings_env
-from mcp_server import settings_check
+from mcp_server.supervision import settings_check
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class BridgeSupervisor:
 
     async def reconcile_security(self) -> None:
         """Register this server's security settings with the bridge; restart it or refuse
-        writes when they differ (mcp_server/settings_check.py)."""
+        writes when they differ (mcp_server/supervision/settings_check.py)."""
         await settings_check.reconcile(self)
 
     def poke(self) -> None:

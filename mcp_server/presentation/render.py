@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mcp_server.views import (
+from mcp_server.presentation.views import (
     ChatPage,
     ChatView,
     ContactPage,

@@ -25,7 +25,7 @@ from bridge.settings import Settings
 
 
 class _Supervisor(Protocol):
-    """What this needs of `mcp_server.supervisor.BridgeSupervisor` (which calls it)."""
+    """What this needs of `mcp_server.supervision.supervisor.BridgeSupervisor` (which calls it)."""
 
     settings: Settings
     paths: DataPaths
