@@ -151,8 +151,7 @@ class App:
         """The bridge, for a call that changes something on WhatsApp: refused while the bridge
         runs with other security settings than this server
         (mcp_server/supervision/settings_check.py)."""
-        self.start_supervising()
-        client = await self.supervisor.ready()
+        client = await self.bridge()
         mismatch = self.supervisor.security_mismatch
         if mismatch is not None:
             raise BridgeError(409, "settings_differ", mismatch.removeprefix("settings_differ: "))

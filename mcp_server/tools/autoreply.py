@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from bridge.control.autoreply import KILL_SWITCH, SetAutoReplyRequest
 from mcp_server.app import App
 from mcp_server.errors import tool_errors
-from mcp_server.tools.read import READ, arg
+from mcp_server.tools.read import READ, exact_recipient
 from store.autoreply import ALL_CONTACTS, AutoReplyReader, AutoReplyRule, RuleMode
 from store.db import open_reader
 from store.errors import StoreError
@@ -143,12 +143,11 @@ def register(server: MCPServer, app: App) -> None:
             # The bridge first: on a fresh data dir it is what creates (and migrates) the store.
             client = await app.write_bridge()
             # Whether the chat is a saved contact is judged on the whole store, not a partial one.
-            await app.store_ready()
             target = chat.strip()
-            if target not in (KILL_SWITCH, ALL_CONTACTS):
-                target = (await app.read(lambda r: arg("chat", r.resolve_recipient_exact, target)))[
-                    0
-                ]
+            if target in (KILL_SWITCH, ALL_CONTACTS):
+                await app.store_ready()
+            else:
+                target, _ = await exact_recipient(app, "chat", target)
             local_until = until.astimezone() if until is not None else None
             request = SetAutoReplyRequest(
                 chat=target,

@@ -30,7 +30,7 @@ from bridge.control.models import (
 from mcp_server.app import App
 from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, require_approval
 from mcp_server.errors import tool_errors
-from mcp_server.tools.read import arg
+from mcp_server.tools.read import exact_recipient
 from store.models import MessageKind
 
 SEND_FILE = ToolAnnotations(
@@ -166,8 +166,7 @@ def register(server: MCPServer, app: App) -> None:
         with tool_errors():
             # Fail fast with the same rules the bridge applies again before reading the file.
             media_paths.check_outbound_path(path, roots(), app.settings.data_dir)
-            await app.store_ready()  # the name is resolved on the whole store
-            chat_jid, chat_name = await app.read(lambda r: arg("to", r.resolve_recipient_exact, to))
+            chat_jid, chat_name = await exact_recipient(app, "to", to)
             client = await app.write_bridge()
             sent = await client.send_file(
                 SendFileRequest(

@@ -69,6 +69,14 @@ def arg(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise ToolError(f"`{name}`: {store_message(exc)}") from exc
 
 
+async def exact_recipient(app: App, name: str, value: str) -> tuple[str, str | None]:
+    """(chat JID, name) of the chat a write's argument `name` gives by JID, number or whole
+    name; part of a name is refused. Judged on the whole store: on a fresh data dir a first
+    write waits for it, as reads do, so a contact not yet synced is not taken for a stranger."""
+    await app.store_ready()
+    return await app.read(lambda r: arg(name, r.resolve_recipient_exact, value))
+
+
 def result(view: View, text: str) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=view.compact()

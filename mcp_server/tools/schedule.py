@@ -22,7 +22,7 @@ from bridge.settings import Settings
 from mcp_server.app import App
 from mcp_server.confirm import GO_AHEAD, Confirm, app_of, confirm_or_ask, require_approval
 from mcp_server.errors import tool_errors
-from mcp_server.tools.read import READ, arg
+from mcp_server.tools.read import READ, exact_recipient
 from mcp_server.tools.side_conn import SideConnection
 from store import scheduled as schedules
 from store.errors import StoreError
@@ -131,8 +131,7 @@ def register(server: MCPServer, app: App) -> None:
                 at, example_zone=app.settings.timezone or "Europe/Berlin"
             )
             control.check_future(when, datetime.now(UTC), at)
-            await app.store_ready()  # the name is resolved on the whole store
-            chat_jid, chat_name = await app.read(lambda r: arg("to", r.resolve_recipient_exact, to))
+            chat_jid, chat_name = await exact_recipient(app, "to", to)
             # A write like send_message: refused while the bridge runs other security settings.
             client = await app.write_bridge()
             item = await control.schedule(
