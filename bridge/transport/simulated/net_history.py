@@ -27,7 +27,12 @@ from store.sync_state import SIMULATED_SEED
 
 class SimulatedHistory(SimulatedBase):
     async def start(self) -> None:
-        if self._state in (ConnectionState.connected, ConnectionState.pairing):
+        # `connecting` lasts only while a slow phone's delayed connect is pending: one is enough.
+        if self._state in (
+            ConnectionState.connected,
+            ConnectionState.pairing,
+            ConnectionState.connecting,
+        ):
             return
         self._set_state(ConnectionState.connecting)
         if not self._paired:

@@ -415,6 +415,7 @@ def test_synthetic_history_edge_sizes() -> None:
 async def test_a_phone_slow_to_connect_pushes_its_world_late() -> None:
     slow = make(connect_delay=0.3)
     await slow.start()
+    await slow.start()  # asked again while connecting: a no-op, as when connected
     first = await take_until(slow, count=1)
     assert [e.state for e in first if isinstance(e, ConnectionEvent)] == [
         ConnectionState.connecting
