@@ -134,7 +134,7 @@ def build_digest(
     found: list[tuple[int, int, DigestChat, str | None]] = []
     for c in chats:
         item = _chat(
-            conn, c, me, (since_ms, wait_ms), scheduled.get(c["jid"]), not_sent.get(c["jid"], 0)
+            conn, c, me, since_ms, wait_ms, scheduled.get(c["jid"]), not_sent.get(c["jid"], 0)
         )
         if item is not None:
             found.append(item)
@@ -156,11 +156,11 @@ def _chat(
     conn: sqlite3.Connection,
     c: sqlite3.Row,
     me: str | None,
-    window: tuple[int, int],
+    since_ms: int,
+    wait_ms: int,
     scheduled: tuple[int, int] | None,
     not_sent: int,
 ) -> tuple[int, int, DigestChat, str | None] | None:
-    since_ms, wait_ms = window
     jid: str = c["jid"]
     group = bool(c["is_group"])
     unread = max(0, int(c["unread_count"] or 0))
