@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bridge.control import schedule as control
@@ -47,11 +46,11 @@ def add_args(p: argparse.ArgumentParser) -> None:
 def _line(item: ScheduledMessage, settings: Settings) -> str:
     local, utc = control.describe(item.at, settings.timezone)
     text = item.text if len(item.text) <= 50 else item.text[:49] + "…"
-    out = f"#{item.id:<4} {item.state:<9} {local} = {utc}  to {item.chat_jid}: {text}"
-    return out + (f"\n       {item.detail}" if item.detail else "")
+    line = f"#{item.id:<4} {item.state:<9} {local} = {utc}  to {item.chat_jid}: {text}"
+    return line + (f"\n       {item.detail}" if item.detail else "")
 
 
-def run(settings: Settings, args: argparse.Namespace, out: Callable[[str], None]) -> int:
+def run(settings: Settings, args: argparse.Namespace) -> int:
     paths = DataPaths(settings.data_dir)
     client = ControlClient(paths, tcp=settings.control_transport == "tcp")
     try:
@@ -91,7 +90,7 @@ def run(settings: Settings, args: argparse.Namespace, out: Callable[[str], None]
 
 
 def _run(args: argparse.Namespace) -> int:
-    return run(settings_for(args), args, out)
+    return run(settings_for(args), args)
 
 
 COMMAND = Command("schedule", "schedule messages: add, list, cancel", _run, add_args)
